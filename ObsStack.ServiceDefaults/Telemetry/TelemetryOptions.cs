@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ObsStack.ServiceDefaults.Telemetry;
+
+/// <summary>The <c>Telemetry</c> configuration section. Every destination is optional and independent.</summary>
+public sealed class TelemetryOptions
+{
+    public const string SectionName = "Telemetry";
+
+    public SignalOptions Traces { get; set; } = new();
+    public SignalOptions Logs { get; set; } = new();
+    public MetricsSignalOptions Metrics { get; set; } = new();
+    public ExportOptions Export { get; set; } = new();
+
+    /// <summary>Ratio of root traces kept (0..1). <c>OTEL_TRACES_SAMPLER</c>/<c>_ARG</c> take precedence when set.</summary>
+    [Range(0.0, 1.0)]
+    public double SamplingRatio { get; set; } = 1.0;
+}
+
+public class SignalOptions
+{
+    /// <summary>Full OTLP http/protobuf URL of a backend for this signal (Tempo, Loki, Prometheus), or null.</summary>
+    public Uri? OtlpEndpoint { get; set; }
+}
+
+public sealed class MetricsSignalOptions : SignalOptions
+{
+    /// <summary>How often metrics are pushed to <see cref="SignalOptions.OtlpEndpoint"/> (Prometheus' OTLP receiver).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ExportInterval { get; set; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>Bounds of every trace and log exporter queue: a spike drops (and counts), it never grows memory.</summary>
+public sealed class ExportOptions
+{
+    [Range(16, 1_000_000)]
+    public int MaxQueueSize { get; set; } = 2048;
+
+    [Range(1, 100_000)]
+    public int MaxBatchSize { get; set; } = 512;
+
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan ScheduledDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest a single export may take; a hung backend costs at most this per batch, off the request path.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,52 @@
+using ObsStack.Worker;
+using ObsStack.Worker.Jobs;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class Extensions
+{
+    /// <summary>The worker's own registrations: the pool, its queue and store, job intake and the load generator.</summary>
+    public static IHostApplicationBuilder AddWorkerServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<WorkerPoolOptions>()
+            .BindConfiguration(WorkerPoolOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.ResultCapacity >= o.QueueCapacity + o.Workers,
+                $"{WorkerPoolOptions.SectionName}:ResultCapacity must be at least QueueCapacity + Workers, so no accepted job is evicted before it is done.")
+            .ValidateOnStart();
+        services.AddOptions<LoadGeneratorOptions>()
+            .BindConfiguration(LoadGeneratorOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        // The pool must finish or cancel in-flight jobs within its grace period; give the host a little more.
+        services.Configure<HostOptions>(host =>
+        {
+            var grace = builder.Configuration.GetValue($"{WorkerPoolOptions.SectionName}:{nameof(WorkerPoolOptions.ShutdownGracePeriod)}", WorkerPoolOptions.DefaultShutdownGracePeriod);
+            host.ShutdownTimeout = grace + TimeSpan.FromSeconds(5);
+        });
+
+        services.AddProblemDetails();
+        services.AddSingleton<WorkerTelemetry>();
+        services.AddSingleton<JobQueue>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<TargetAllowList>();
+        services.AddSingleton<JobIntake>();
+        services.AddSingleton<JobRunner>();
+        services.AddHostedService<WorkerPool>();
+        services.AddHostedService<LoadGenerator>();
+
+        services.AddHttpClient(JobRunner.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // Redirects are not followed: a redirect to a host off the allow-list would bypass it (SSRF).
+                AllowAutoRedirect = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            });
+
+        return builder;
+    }
+}

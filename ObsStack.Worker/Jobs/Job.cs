@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+
+namespace ObsStack.Worker.Jobs;
+
+[JsonConverter(typeof(JsonStringEnumConverter<JobState>))]
+public enum JobState
+{
+    Queued,
+    Running,
+    Completed,
+}
+
+/// <summary>Outcome of a job; the lower-case names are the <c>status</c> label of <c>jobs_total</c>.</summary>
+public static class JobStatus
+{
+    public const string Success = "success";
+    public const string Failed = "failed";
+    public const string Timeout = "timeout";
+    /// <summary>Accepted but stopped by shutdown: before it started, or after the grace period.</summary>
+    public const string Canceled = "canceled";
+}
+
+public sealed record JobResult(
+    string Status,
+    int? HttpStatusCode,
+    double DurationSeconds,
+    long Bytes,
+    string? Error,
+    int? WorkerId);
+
+/// <summary>One HTTP-fetch job, from acceptance to result. Mutated only through <see cref="JobStore"/>.</summary>
+public sealed class Job
+{
+    public required Guid Id { get; init; }
+    public required Uri Url { get; init; }
+    public required DateTimeOffset SubmittedAt { get; init; }
+
+    /// <summary>The submitting request's span: the job's span continues its trace.</summary>
+    [JsonIgnore]
+    public ActivityContext Parent { get; init; }
+
+    public JobState State { get; internal set; } = JobState.Queued;
+    public DateTimeOffset? StartedAt { get; internal set; }
+    public DateTimeOffset? CompletedAt { get; internal set; }
+    public JobResult? Result { get; internal set; }
+
+    /// <summary>Trace of the job (hex), so a client can open it in Tempo.</summary>
+    public string? TraceId { get; internal set; }
+}

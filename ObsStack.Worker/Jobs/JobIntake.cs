@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace ObsStack.Worker.Jobs;
+
+public abstract record IntakeResult
+{
+    public sealed record Accepted(IReadOnlyList<Job> Jobs) : IntakeResult;
+    public sealed record Invalid(IDictionary<string, string[]> Errors) : IntakeResult;
+    public sealed record Refused(EnqueueOutcome Reason) : IntakeResult;
+}
+
+/// <summary>
+/// The one way jobs enter the queue, for <c>POST /jobs</c> and the load generator alike: validate every URL
+/// (absolute http/https, host on the allow-list), then enqueue the batch whole or refuse it.
+/// </summary>
+public sealed class JobIntake(
+    JobQueue queue,
+    JobStore store,
+    TargetAllowList allowList,
+    WorkerTelemetry telemetry,
+    IOptions<WorkerPoolOptions> options)
+{
+    public const int MaxUrlLength = 2048;
+
+    public IntakeResult Submit(IReadOnlyList<string?>? urls)
+    {
+        var errors = Validate(urls, out var parsed);
+        if (errors.Count > 0)
+        {
+            return new IntakeResult.Invalid(errors);
+        }
+
+        var parent = Activity.Current?.Context ?? default;
+        var now = DateTimeOffset.UtcNow;
+        var jobs = parsed.Select(url => new Job { Id = Guid.CreateVersion7(), Url = url, SubmittedAt = now, Parent = parent }).ToList();
+
+        // Stored before they are queued, so a worker that takes a job at once always finds it.
+        foreach (var job in jobs)
+        {
+            store.Add(job);
+        }
+
+        var outcome = queue.TryEnqueue(jobs);
+        if (outcome == EnqueueOutcome.Accepted)
+        {
+            return new IntakeResult.Accepted(jobs);
+        }
+
+        foreach (var job in jobs)
+        {
+            store.Remove(job.Id);
+        }
+
+        telemetry.Rejected.Add(jobs.Count, new KeyValuePair<string, object?>("reason",
+            outcome == EnqueueOutcome.QueueFull ? "queue_full" : "shutting_down"));
+        return new IntakeResult.Refused(outcome);
+    }
+
+    private Dictionary<string, string[]> Validate(IReadOnlyList<string?>? urls, out List<Uri> parsed)
+    {
+        parsed = [];
+        var errors = new Dictionary<string, string[]>();
+        var max = options.Value.MaxBatchSize;
+
+        if (urls is null || urls.Count == 0)
+        {
+            errors["urls"] = ["At least one URL is required: {\"urls\": [\"http://host/path\"]}."];
+            return errors;
+        }
+
+        if (urls.Count > max)
+        {
+            errors["urls"] = [$"At most {max} URLs per request ({WorkerPoolOptions.SectionName}:MaxBatchSize); got {urls.Count}. Split the batch."];
+            return errors;
+        }
+
+        for (var i = 0; i < urls.Count; i++)
+        {
+            var raw = urls[i];
+            var error = raw switch
+            {
+                null or "" => "The URL is empty.",
+                { Length: > MaxUrlLength } => $"The URL is longer than {MaxUrlLength} characters.",
+                _ when !Uri.TryCreate(raw, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+                    => $"'{raw}' is not an absolute http or https URL.",
+                _ => null,
+            };
+
+            if (error is null)
+            {
+                var url = new Uri(raw!, UriKind.Absolute);
+                if (!allowList.IsAllowed(url))
+                {
+                    error = $"Host '{url.Host}' is not on the allow-list ({WorkerPoolOptions.SectionName}:AllowedTargetHosts). Allowed: {string.Join(", ", allowList.Hosts)}.";
+                }
+                else
+                {
+                    parsed.Add(url);
+                }
+            }
+
+            if (error is not null)
+            {
+                errors[$"urls[{i}]"] = [error];
+            }
+        }
+
+        return errors;
+    }
+}

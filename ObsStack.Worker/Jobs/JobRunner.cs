@@ -1,0 +1,152 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace ObsStack.Worker.Jobs;
+
+/// <summary>Runs one job: an HTTP GET with a deadline, recorded in the store, the metrics, one span and one log line.</summary>
+public sealed partial class JobRunner(
+    IHttpClientFactory httpClientFactory,
+    JobStore store,
+    WorkerTelemetry telemetry,
+    IOptions<WorkerPoolOptions> options,
+    ILogger<JobRunner> logger)
+{
+    public const string HttpClientName = "jobs";
+
+    private readonly TimeSpan _timeout = options.Value.JobTimeout;
+
+    /// <summary>Never throws: every outcome, shutdown included, becomes a recorded result.</summary>
+    public async Task RunAsync(Job job, int workerId, CancellationToken abort)
+    {
+        telemetry.WorkerBusy();
+        using var activity = telemetry.Source.StartActivity(WorkerTelemetry.ProcessJobSpan, ActivityKind.Internal, job.Parent);
+        activity?.SetTag("worker.id", workerId);
+        activity?.SetTag("job.id", job.Id.ToString());
+        activity?.SetTag("job.url", job.Url.ToString());
+        store.MarkRunning(job, activity?.TraceId.ToHexString());
+
+        var started = Stopwatch.GetTimestamp();
+        string status;
+        int? httpStatus = null;
+        long bytes = 0;
+        string? error = null;
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
+        deadline.CancelAfter(_timeout);
+        try
+        {
+            var client = httpClientFactory.CreateClient(HttpClientName);
+            using var response = await client.GetAsync(job.Url, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            httpStatus = (int)response.StatusCode;
+            bytes = await DrainAsync(response.Content, deadline.Token);
+            if (response.IsSuccessStatusCode)
+            {
+                status = JobStatus.Success;
+            }
+            else
+            {
+                status = JobStatus.Failed;
+                error = $"HTTP {httpStatus} {response.ReasonPhrase}".TrimEnd();
+            }
+        }
+        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        {
+            status = JobStatus.Canceled;
+            error = "Canceled: the shutdown grace period elapsed before the job finished.";
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            status = JobStatus.Timeout;
+            error = $"No complete response within {_timeout.TotalSeconds:0.###} s ({WorkerPoolOptions.SectionName}:JobTimeout).";
+        }
+        catch (Exception ex)
+        {
+            status = JobStatus.Failed;
+            error = ex is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http
+                ? $"{http.HttpRequestError}: {http.Message}"
+                : $"{ex.GetType().Name}: {ex.Message}";
+        }
+
+        var duration = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        Record(job, workerId, activity, new JobResult(status, httpStatus, duration, bytes, error, workerId));
+        telemetry.WorkerIdle();
+    }
+
+    /// <summary>Records a job that was accepted but never started because the worker is shutting down.</summary>
+    public void RecordNotStarted(Job job)
+    {
+        using var activity = telemetry.Source.StartActivity(WorkerTelemetry.ProcessJobSpan, ActivityKind.Internal, job.Parent);
+        activity?.SetTag("job.id", job.Id.ToString());
+        activity?.SetTag("job.url", job.Url.ToString());
+        store.MarkRunning(job, activity?.TraceId.ToHexString());
+        Record(job, null, activity, new JobResult(JobStatus.Canceled, null, 0, 0, "Canceled: the worker shut down before the job started.", null));
+    }
+
+    private void Record(Job job, int? workerId, Activity? activity, JobResult result)
+    {
+        var statusTag = new KeyValuePair<string, object?>("status", result.Status);
+        telemetry.Jobs.Add(1, statusTag);
+        telemetry.Duration.Record(result.DurationSeconds, statusTag);
+
+        if (activity is not null)
+        {
+            activity.SetTag("job.status", result.Status);
+            if (result.HttpStatusCode is { } code)
+            {
+                activity.SetTag("http.response.status_code", code);
+            }
+
+            if (result.Status == JobStatus.Success)
+            {
+                activity.SetStatus(ActivityStatusCode.Ok);
+            }
+            else
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.Error);
+            }
+        }
+
+        store.Complete(job, result);
+
+        var ms = result.DurationSeconds * 1000;
+        if (result.Status == JobStatus.Success)
+        {
+            LogSucceeded(job.Id, job.Url, result.HttpStatusCode, ms, result.Bytes, workerId);
+        }
+        else
+        {
+            LogNotSucceeded(job.Id, result.Status, job.Url, result.HttpStatusCode, ms, result.Error, workerId);
+        }
+    }
+
+    private static async Task<long> DrainAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        // Counted, not kept: a large body costs one pooled buffer, not its size in memory.
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                total += read;
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "Job {JobId} success: GET {JobUrl} returned {HttpStatusCode} with {Bytes} bytes in {DurationMs:0.0} ms (worker {WorkerId})")]
+    private partial void LogSucceeded(Guid jobId, Uri jobUrl, int? httpStatusCode, double durationMs, long bytes, int? workerId);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
+        Message = "Job {JobId} {JobStatus}: GET {JobUrl} returned {HttpStatusCode} in {DurationMs:0.0} ms (worker {WorkerId}): {Error}")]
+    private partial void LogNotSucceeded(Guid jobId, string jobStatus, Uri jobUrl, int? httpStatusCode, double durationMs, string? error, int? workerId);
+}

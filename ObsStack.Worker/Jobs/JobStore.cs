@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace ObsStack.Worker.Jobs;
+
+/// <summary>What <c>GET /jobs/{id}</c> returns: a consistent snapshot of one job.</summary>
+public sealed record JobView(
+    Guid Id, string Url, JobState State, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt,
+    DateTimeOffset? CompletedAt, string? TraceId, JobResult? Result);
+
+/// <summary>
+/// The most recent jobs, bounded by <see cref="WorkerPoolOptions.ResultCapacity"/>. Eviction takes the oldest
+/// finished job; a queued or running job is never evicted (the capacity is validated to exceed queue + workers).
+/// </summary>
+public sealed class JobStore(IOptions<WorkerPoolOptions> options)
+{
+    private readonly ConcurrentDictionary<Guid, Job> _jobs = new();
+    private readonly ConcurrentQueue<Guid> _order = new();
+    private readonly Lock _evictGate = new();
+    private readonly int _capacity = options.Value.ResultCapacity;
+
+    public int Count => _jobs.Count;
+
+    public void Add(Job job)
+    {
+        _jobs[job.Id] = job;
+        _order.Enqueue(job.Id);
+        if (_jobs.Count > _capacity)
+        {
+            Evict();
+        }
+    }
+
+    public JobView? Get(Guid id)
+    {
+        if (!_jobs.TryGetValue(id, out var job))
+        {
+            return null;
+        }
+
+        lock (job)
+        {
+            return new JobView(job.Id, job.Url.ToString(), job.State, job.SubmittedAt, job.StartedAt, job.CompletedAt, job.TraceId, job.Result);
+        }
+    }
+
+    public void MarkRunning(Job job, string? traceId)
+    {
+        lock (job)
+        {
+            job.State = JobState.Running;
+            job.StartedAt = DateTimeOffset.UtcNow;
+            job.TraceId = traceId;
+        }
+    }
+
+    public void Complete(Job job, JobResult result)
+    {
+        lock (job)
+        {
+            job.State = JobState.Completed;
+            job.CompletedAt = DateTimeOffset.UtcNow;
+            job.Result = result;
+        }
+    }
+
+    /// <summary>Removes a job that was never accepted (its batch was refused after it was stored).</summary>
+    public void Remove(Guid id) => _jobs.TryRemove(id, out _);
+
+    private void Evict()
+    {
+        lock (_evictGate)
+        {
+            // Each unfinished job met is put back at the end; the bound on attempts keeps this O(excess + unfinished).
+            var attempts = _order.Count;
+            while (_jobs.Count > _capacity && attempts-- > 0 && _order.TryDequeue(out var id))
+            {
+                if (!_jobs.TryGetValue(id, out var job))
+                {
+                    continue;
+                }
+
+                if (job.State == JobState.Completed)
+                {
+                    _jobs.TryRemove(id, out _);
+                }
+                else
+                {
+                    _order.Enqueue(id);
+                }
+            }
+        }
+    }
+}

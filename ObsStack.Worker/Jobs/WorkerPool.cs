@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Options;
+
+namespace ObsStack.Worker.Jobs;
+
+/// <summary>
+/// A fixed pool of N workers reading the bounded queue. On shutdown: intake closes, no worker starts another job,
+/// in-flight jobs get <see cref="WorkerPoolOptions.ShutdownGracePeriod"/> to finish and are canceled after it, and
+/// jobs still queued are recorded as canceled — every accepted job ends with a recorded outcome.
+/// </summary>
+public sealed partial class WorkerPool(
+    JobQueue queue,
+    JobRunner runner,
+    IOptions<WorkerPoolOptions> options,
+    ILogger<WorkerPool> logger) : BackgroundService
+{
+    private readonly CancellationTokenSource _abortInFlight = new();
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        LogStarted(options.Value.Workers, queue.Capacity);
+        var workers = Enumerable.Range(1, options.Value.Workers).Select(id => RunWorkerAsync(id, stoppingToken));
+        return Task.WhenAll(workers);
+    }
+
+    private async Task RunWorkerAsync(int workerId, CancellationToken stoppingToken)
+    {
+        // Leave the host's startup path at once; the loop runs on the thread pool.
+        await Task.Yield();
+        try
+        {
+            await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    // ReadAllAsync keeps yielding buffered items after cancellation; shutdown starts no new job.
+                    runner.RecordNotStarted(job);
+                    continue;
+                }
+
+                await runner.RunAsync(job, workerId, _abortInFlight.Token);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Normal shutdown: the wait for the next job was canceled.
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        queue.Close();
+        var grace = options.Value.ShutdownGracePeriod;
+
+        using (var graceElapsed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            graceElapsed.CancelAfter(grace);
+            // Cancels stoppingToken and waits for the workers, or for the grace period.
+            await base.StopAsync(graceElapsed.Token);
+        }
+
+        if (ExecuteTask is { IsCompleted: false } running)
+        {
+            LogGraceElapsed(grace.TotalSeconds);
+            await _abortInFlight.CancelAsync();
+            await running.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        var notStarted = 0;
+        while (queue.Reader.TryRead(out var job))
+        {
+            runner.RecordNotStarted(job);
+            notStarted++;
+        }
+
+        LogStopped(notStarted);
+    }
+
+    public override void Dispose()
+    {
+        _abortInFlight.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Workers} workers, queue capacity {QueueCapacity}")]
+    private partial void LogStarted(int workers, int queueCapacity);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown grace period of {GraceSeconds} s elapsed; canceling in-flight jobs")]
+    private partial void LogGraceElapsed(double graceSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool stopped; {NotStarted} queued jobs were canceled before they started")]
+    private partial void LogStopped(int notStarted);
+}
