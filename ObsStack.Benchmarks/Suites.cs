@@ -1,0 +1,106 @@
+using System.Globalization;
+using ObsStack.Benchmarks.DeadBackend;
+using ObsStack.Benchmarks.Metrics;
+using ObsStack.Benchmarks.Throughput;
+
+namespace ObsStack.Benchmarks;
+
+/// <summary>
+/// The suites, each runnable alone. Everything talks only to 127.0.0.1, is bounded in count and time, and stops by
+/// itself. Usage (from the repository root):
+/// <code>dotnet run -c Release --project ObsStack.Benchmarks -p:UseAspirePackages=false -- &lt;suite&gt; [options]</code>
+/// </summary>
+internal static class Suites
+{
+    private const string Usage = """
+        Suites:
+          throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~9 min)
+          metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
+          deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
+          all          the three above, in that order
+        Options (throughput, deadbackend):
+          --rounds N        rounds of all scenarios (3)          --warmup S     warmup seconds per run (10)
+          --windows N       measured windows per run (3)         --window S     seconds per window (10)
+          --workers N       WorkerPool:Workers (4)               --duration S   deadbackend load seconds (60)
+          --live            deadbackend: also run the same minute against live sinks, for comparison
+          --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
+                            traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 1 : 0;
+        }
+
+        var suite = args[0];
+        var options = ParseOptions(args[1..]);
+        switch (suite)
+        {
+            case "throughput":
+                await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
+                return 0;
+            case "metrics":
+                MetricsScrapeBenchmarks.Run(args[1..]);
+                return 0;
+            case "deadbackend":
+                await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
+                return 0;
+            case "all":
+                await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
+                MetricsScrapeBenchmarks.Run([]);
+                await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
+                return 0;
+            default:
+                Console.Error.WriteLine($"Unknown suite '{suite}'.");
+                Console.WriteLine(Usage);
+                return 1;
+        }
+    }
+
+    private static ThroughputSuite.Options ThroughputOptions(Dictionary<string, string> options) => new(
+        Scenarios: options.TryGetValue("scenarios", out var names)
+            ? [.. names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Scenario.Parse)]
+            : [.. Scenario.Default],
+        Rounds: Int(options, "rounds", 3, 1, 20),
+        Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
+        Windows: Int(options, "windows", 3, 1, 20),
+        Window: TimeSpan.FromSeconds(Int(options, "window", 10, 1, 120)),
+        Workers: Int(options, "workers", 4, 1, 256));
+
+    private static DeadBackendSuite.Options DeadBackendOptions(Dictionary<string, string> options) => new(
+        Duration: TimeSpan.FromSeconds(Int(options, "duration", 60, 5, 600)),
+        Workers: Int(options, "workers", 4, 1, 256),
+        CompareWithLive: options.ContainsKey("live"));
+
+    private static Dictionary<string, string> ParseOptions(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < args.Length; i++)
+        {
+            // BenchmarkDotNet's own switches (--filter, --job, …) pass through to it; only ours are read here.
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                // "--live" alone is a switch; "--rounds 3" has a value.
+                var hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+                options[args[i][2..]] = hasValue ? args[++i] : "true";
+            }
+        }
+
+        return options;
+    }
+
+    private static int Int(Dictionary<string, string> options, string key, int fallback, int min, int max)
+    {
+        if (!options.TryGetValue(key, out var text))
+        {
+            return fallback;
+        }
+
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ArgumentException($"--{key} must be a whole number from {min} to {max}; got '{text}'.");
+    }
+}

@@ -1,0 +1,83 @@
+using System.Reflection;
+using ObsStack.Benchmarks.Harness;
+
+namespace ObsStack.Benchmarks.Throughput;
+
+/// <summary>
+/// One configuration of the worker, expressed only as the configuration keys a user would set (environment form).
+/// Every scenario runs the same binary with the same pool settings; only telemetry destinations differ.
+/// </summary>
+internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers, Dictionary<string, string>> Settings, bool NeedsProfiler = false)
+{
+    public const string Ceiling = "ceiling";
+
+    public bool IsCeiling => Name == Ceiling;
+
+    /// <summary>
+    /// "off" is the worker with no telemetry destination configured. AddServiceDefaults still does what it always
+    /// does: the tracer provider samples and records spans (nothing exports them), the meter provider aggregates every
+    /// instrument for the pull reader (<c>/metrics</c> is scraped only at window boundaries, 4 times per run), and the
+    /// JSON console log line per job is written (to a pipe the harness drains).
+    /// </summary>
+    public static readonly Scenario Off = new("off",
+        "no exporter: no OTLP endpoint, no profiler; spans recorded but not exported, metrics aggregated for /metrics, JSON console log per job",
+        _ => []);
+
+    /// <summary>Traces, logs and metrics to their backend keys, all pointing at the loopback OTLP sink.</summary>
+    public static readonly Scenario Full = new("full",
+        "off + Telemetry:Traces|Logs|Metrics:OtlpEndpoint → loopback OTLP/HTTP sink (defaults: batch 512, delay 2 s, metrics every 15 s)",
+        peers => Otlp(peers, "traces", "logs", "metrics"));
+
+    public static readonly Scenario FullProfiler = new("full+profiler",
+        "full + Telemetry:Profiles:PyroscopeEndpoint → loopback Pyroscope push sink (profiler defaults)",
+        peers => new(Otlp(peers, "traces", "logs", "metrics")) { ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers) },
+        NeedsProfiler: true);
+
+    public static readonly Scenario CeilingLoop = new(Ceiling,
+        "plain HttpClient loop (same handler settings, same concurrency, Server GC) against the same target, no worker",
+        _ => []);
+
+    /// <summary>For attributing a cost: each signal alone, and the per-job log line switched off.</summary>
+    public static readonly Scenario[] Diagnostic =
+    [
+        new("traces", "off + Telemetry:Traces:OtlpEndpoint only", peers => Otlp(peers, "traces")),
+        new("logs", "off + Telemetry:Logs:OtlpEndpoint only", peers => Otlp(peers, "logs")),
+        new("metrics", "off + Telemetry:Metrics:OtlpEndpoint only", peers => Otlp(peers, "metrics")),
+        new("off-nojoblog", "off with the per-job log line filtered out (JobRunner at Warning)", _ => new() { [JobLogLevelKey] = "Warning" }),
+        new("full-nojoblog", "full with the per-job log line filtered out (JobRunner at Warning)",
+            peers => new(Otlp(peers, "traces", "logs", "metrics")) { [JobLogLevelKey] = "Warning" }),
+        new("off-nospans", "off with sampling off (OTEL_TRACES_SAMPLER=always_off): no span is recorded",
+            _ => new() { ["OTEL_TRACES_SAMPLER"] = "always_off" }),
+        new("full+dashboard", "full + OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf) → sink: two exporters per signal, as under Aspire",
+            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = BaseUrl(peers),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            }),
+    ];
+
+    public static readonly Scenario[] Default = [CeilingLoop, Off, Full, FullProfiler];
+
+    public static IEnumerable<Scenario> All => [.. Default, .. Diagnostic];
+
+    private const string JobLogLevelKey = "Logging__LogLevel__ObsStack.Worker.Jobs.JobRunner";
+
+    /// <summary>
+    /// Whether this build's ServiceDefaults has the profiler (<c>AddContinuousProfiling</c>). Without it the
+    /// +profiler scenario is reported as not measured rather than run: it would silently equal "full".
+    /// </summary>
+    public static bool ProfilerInBuild { get; } =
+        typeof(ObsStack.ServiceDefaults.Telemetry.ServiceIdentity).Assembly.GetType("Microsoft.Extensions.Hosting.Extensions")
+            ?.GetMethod("AddContinuousProfiling", BindingFlags.Public | BindingFlags.Static) is not null;
+
+    public static Scenario Parse(string name) =>
+        All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown scenario '{name}'. Known: {string.Join(", ", All.Select(s => s.Name))}.");
+
+    private static string BaseUrl(LoopbackPeers peers) => peers.BaseAddress.GetLeftPart(UriPartial.Authority);
+
+    private static Dictionary<string, string> Otlp(LoopbackPeers peers, params string[] signals) =>
+        signals.ToDictionary(
+            signal => $"Telemetry__{char.ToUpperInvariant(signal[0])}{signal[1..]}__OtlpEndpoint",
+            signal => peers.Otlp(signal).ToString());
+}
