@@ -1,0 +1,25 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace ObsStack.Api.Middleware;
+
+/// <summary>
+/// Part of step 4, recovery. <c>UseExceptionHandler</c> already catches what escapes a handler, writes one error log
+/// line with the stack (inside the correlation scope, so with the trace id) and answers 500 problem+json; the process
+/// goes on serving. What it does not do is mark the trace: this sets the server span's status to error and records
+/// the exception event on it, then returns false so the middleware still writes the problem and the log line.
+/// </summary>
+internal sealed class ServerSpanExceptionRecorder : IExceptionHandler
+{
+    public ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (httpContext.Features.Get<IHttpActivityFeature>()?.Activity is { } server)
+        {
+            server.SetStatus(ActivityStatusCode.Error, exception.Message);
+            server.AddException(exception);
+        }
+
+        return ValueTask.FromResult(false);
+    }
+}
