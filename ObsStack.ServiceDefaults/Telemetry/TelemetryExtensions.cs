@@ -89,10 +89,13 @@ public static partial class Extensions
             }
         });
 
+        var meterScope = new HostMeterScope();
         telemetry.WithMetrics(metrics =>
         {
             metrics.AddMeter(RuntimeMeters).AddMeter(ObsStackSources)
                 .AddRuntimeGaugeRenames()
+                .AddInstrumentation(sp => meterScope.Attach(sp))
+                .AddView(meterScope.Filter)
                 // Histogram points keep the trace of a sampled measurement: the exemplars behind "metric spike → trace".
                 .SetExemplarFilter(ExemplarFilterType.TraceBased)
                 .AddReader(sp => new BaseExportingMetricReader(sp.GetRequiredService<PrometheusPullExporter>())

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using ObsStack.Worker.Jobs;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -61,26 +60,18 @@ public static class JobsApi
         }
     }
 
-    public static Results<Ok<JobView>, NotFound<ProblemDetails>, BadRequest<ProblemDetails>> GetJob(string id, JobStore store)
+    public static Results<Ok<JobView>, ProblemHttpResult> GetJob(string id, JobStore store)
     {
         if (!Guid.TryParse(id, out var jobId))
         {
-            return TypedResults.BadRequest(new ProblemDetails
-            {
-                Status = StatusCodes.Status400BadRequest,
-                Title = "Invalid job id",
-                Detail = $"'{id}' is not a job id; ids are GUIDs as returned by POST /jobs.",
-            });
+            return TypedResults.Problem($"'{id}' is not a job id; ids are GUIDs as returned by POST /jobs.",
+                statusCode: StatusCodes.Status400BadRequest, title: "Invalid job id");
         }
 
         return store.Get(jobId) is { } job
             ? TypedResults.Ok(job)
-            : TypedResults.NotFound(new ProblemDetails
-            {
-                Status = StatusCodes.Status404NotFound,
-                Title = "Job not found",
-                Detail = $"No job {jobId}: it never existed or is older than the most recent WorkerPool:ResultCapacity jobs.",
-            });
+            : TypedResults.Problem($"No job {jobId}: it never existed or is older than the most recent WorkerPool:ResultCapacity jobs.",
+                statusCode: StatusCodes.Status404NotFound, title: "Job not found");
     }
 
     /// <summary>Reads the body with explicit limits so each bad request gets its own status and a message that says what to fix.</summary>

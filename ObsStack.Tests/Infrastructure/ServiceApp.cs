@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ObsStack.Tests.Infrastructure;
+
+/// <summary>
+/// A service's real <c>Program</c> on real Kestrel at a free loopback port, with configuration overrides.
+/// <typeparamref name="TMarker"/> is any public type of the service's assembly (both services have a global <c>Program</c>).
+/// </summary>
+public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker : class
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public ServiceApp(IDictionary<string, string?>? settings = null)
+    {
+        _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
+        UseKestrel(0);
+    }
+
+    /// <summary>The address Kestrel really listens on (valid after <see cref="Start"/>).</summary>
+    public Uri Address { get; private set; } = null!;
+
+    public ServiceApp<TMarker> Start()
+    {
+        StartServer();
+        var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Address = new Uri(address.Replace("[::1]", "127.0.0.1"));
+        return this;
+    }
+
+    public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
+
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
+
+    /// <summary>Stops the host as a shutdown signal would (graceful: intake closes, in-flight jobs get their grace period).</summary>
+    public Task StopAsync() => Services.GetRequiredService<IHost>().StopAsync();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("urls", "http://127.0.0.1:0");
+        // UseSetting (not ConfigureAppConfiguration): ServiceDefaults reads some keys while Program.cs runs, before Build().
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}
+
+/// <summary>The worker with quiet defaults for tests: no load generator unless asked, service name "worker".</summary>
+public sealed class WorkerApp(IDictionary<string, string?>? settings = null)
+    : ServiceApp<ObsStack.Worker.WorkerTelemetry>(Merge(settings))
+{
+    private static Dictionary<string, string?> Merge(IDictionary<string, string?>? settings)
+    {
+        var merged = new Dictionary<string, string?>
+        {
+            ["OTEL_SERVICE_NAME"] = "worker",
+            ["LoadGenerator:Enabled"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:ObsStack"] = "Information",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+}

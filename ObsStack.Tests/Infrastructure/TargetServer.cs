@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ObsStack.Tests.Infrastructure;
+
+/// <summary>
+/// What the worker fetches in tests, on a free loopback port: <c>/ok</c> (200, 100 bytes), <c>/status/{code}</c>,
+/// <c>/slow/{ms}</c>, <c>/hold</c> (waits until released). It records the highest number of requests in flight.
+/// </summary>
+public sealed class TargetServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _inFlight;
+    private int _maxInFlight;
+    private int _requests;
+
+    private TargetServer(WebApplication app) => _app = app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public int MaxInFlight => Volatile.Read(ref _maxInFlight);
+    public int InFlight => Volatile.Read(ref _inFlight);
+    public int Requests => Volatile.Read(ref _requests);
+
+    public string Url(string path) => new Uri(BaseAddress, path).ToString();
+
+    /// <summary>Lets every held request (and later ones) complete.</summary>
+    public void Release() => _release.TrySetResult();
+
+    public static async Task<TargetServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new TargetServer(app);
+
+        app.Use(async (context, next) =>
+        {
+            Interlocked.Increment(ref server._requests);
+            var now = Interlocked.Increment(ref server._inFlight);
+            int seen;
+            while (now > (seen = Volatile.Read(ref server._maxInFlight)) && Interlocked.CompareExchange(ref server._maxInFlight, now, seen) != seen)
+            {
+            }
+
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref server._inFlight);
+            }
+        });
+        app.MapGet("/ok", () => Results.Text(new string('x', 100)));
+        app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
+        app.MapGet("/slow/{ms:int}", async (int ms, CancellationToken ct) =>
+        {
+            await Task.Delay(ms, ct);
+            return Results.Text("slow");
+        });
+        app.MapGet("/hold", async (CancellationToken ct) =>
+        {
+            await server._release.Task.WaitAsync(ct);
+            return Results.Text("released");
+        });
+
+        await app.StartAsync();
+        server.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Release();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
