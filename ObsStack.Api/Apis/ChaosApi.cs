@@ -33,11 +33,12 @@ public static class ChaosApi
 
     public static IEndpointRouteBuilder MapChaosApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/chaos").WithTags("Chaos");
+        // Full paths rather than a "/chaos" prefix: a group's "" route would be reported as http.route "/chaos/".
+        var api = app.MapGroup("").WithTags("Chaos");
 
-        api.MapGet("", GetChaos).WithName("GetChaos").WithSummary("The chaos knobs in force");
-        api.MapPut("", SetChaos).WithName("SetChaos").WithSummary("Set latency, error and exception injection on GET /data/{id}: " + Example);
-        api.MapDelete("", ResetChaos).WithName("ResetChaos").WithSummary("Turn every chaos knob off");
+        api.MapGet("/chaos", GetChaos).WithName("GetChaos").WithSummary("The chaos knobs in force");
+        api.MapPut("/chaos", SetChaos).WithName("SetChaos").WithSummary("Set latency, error and exception injection on GET /data/{id}: " + Example);
+        api.MapDelete("/chaos", ResetChaos).WithName("ResetChaos").WithSummary("Turn every chaos knob off");
 
         return app;
     }

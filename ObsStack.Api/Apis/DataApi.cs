@@ -9,10 +9,10 @@ public static class DataApi
 {
     public static IEndpointRouteBuilder MapDataApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/data").WithTags("Data");
+        var api = app.MapGroup("").WithTags("Data");
 
         // {id} is not constrained to int in the route: a constraint would answer 404 where the client deserves 400.
-        api.MapGet("/{id}", GetData).WithName("GetData").WithSummary("Simulated work; the worker's default job target");
+        api.MapGet("/data/{id}", GetData).WithName("GetData").WithSummary("Simulated work; the worker's default job target");
 
         return app;
     }

@@ -16,10 +16,11 @@ public static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/jobs").WithTags("Jobs");
+        // Full paths rather than a "/jobs" prefix: a group's "" route would be reported as http.route "/jobs/".
+        var api = app.MapGroup("").WithTags("Jobs");
 
-        api.MapPost("", SubmitJobs).WithName("SubmitJobs").WithSummary("Queue HTTP-fetch jobs on the worker: " + Example);
-        api.MapGet("/{id}", GetJob).WithName("GetJob").WithSummary("State and result of one job, from the worker");
+        api.MapPost("/jobs", SubmitJobs).WithName("SubmitJobs").WithSummary("Queue HTTP-fetch jobs on the worker: " + Example);
+        api.MapGet("/jobs/{id}", GetJob).WithName("GetJob").WithSummary("State and result of one job, from the worker");
 
         return app;
     }

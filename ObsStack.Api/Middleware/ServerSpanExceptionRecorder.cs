@@ -17,6 +17,7 @@ internal sealed class ServerSpanExceptionRecorder : IExceptionHandler
         if (httpContext.Features.Get<IHttpActivityFeature>()?.Activity is { } server)
         {
             server.SetStatus(ActivityStatusCode.Error, exception.Message);
+            server.SetTag("error.type", exception.GetType().FullName);
             server.AddException(exception);
         }
 
