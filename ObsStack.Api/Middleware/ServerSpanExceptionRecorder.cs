@@ -19,6 +19,14 @@ internal sealed class ServerSpanExceptionRecorder : IExceptionHandler
             server.SetStatus(ActivityStatusCode.Error, exception.Message);
             server.SetTag("error.type", exception.GetType().FullName);
             server.AddException(exception);
+
+            // The middleware has already cleared the endpoint (so a re-executed pipeline routes afresh), so nothing
+            // after this can tell which route failed; the span keeps it from the feature, like the request metric does.
+            if (httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint is RouteEndpoint { RoutePattern.RawText: { } route })
+            {
+                server.SetTag("http.route", route);
+                server.DisplayName = $"{httpContext.Request.Method} {route}";
+            }
         }
 
         return ValueTask.FromResult(false);
