@@ -57,12 +57,27 @@ internal sealed class ExportGuard
             if (Interlocked.Exchange(ref _failing, 0) == 1)
             {
                 var lost = Interlocked.Exchange(ref _droppedThisOutage, 0);
-                _logger()?.LogInformation("{Export} recovered; {Dropped} items were dropped while it failed.", _description, lost);
+                Log(logger => logger.LogInformation("{Export} recovered; {Dropped} items were dropped while it failed.", _description, lost));
             }
         }
         else
         {
             Dropped(count, "the export failed");
+        }
+    }
+
+    private void Log(Action<ILogger> write)
+    {
+        try
+        {
+            if (_logger() is { } logger)
+            {
+                write(logger);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // Shutting down: the logging pipeline is gone; the counter still has the numbers.
         }
     }
 
@@ -72,9 +87,9 @@ internal sealed class ExportGuard
         Interlocked.Add(ref _droppedThisOutage, count);
         if (Interlocked.Exchange(ref _failing, 1) == 0)
         {
-            _logger()?.LogWarning(
+            Log(logger => logger.LogWarning(
                 "{Export} is dropping telemetry because {Reason}. Check that the backend is up and reachable; drops are counted in telemetry_export_dropped_total and not logged again until it recovers.",
-                _description, reason);
+                _description, reason));
         }
     }
 }
@@ -83,12 +98,12 @@ internal sealed class ExportGuard
 internal sealed class GuardedExporter<T>(BaseExporter<T> inner, ExportGuard guard) : BaseExporter<T>
     where T : class
 {
-    // The SDK tells an exporter its provider (whose Resource carries service.name) through an internal method that a
+    // The SDK tells an exporter its provider (whose Resource carries service.name) through an internal setter that a
     // wrapping exporter cannot forward. Forwarding it by reflection is the price of wrapping the sealed OTLP log
     // exporter; OtlpWireTests fail at once if a new SDK version renames it, because service.name would be missing.
     private static readonly System.Reflection.MethodInfo SetParentProvider =
-        typeof(BaseExporter<T>).GetMethod("SetParentProvider", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
-        ?? throw new InvalidOperationException("OpenTelemetry SDK changed: BaseExporter.SetParentProvider not found. Pin OpenTelemetry to the version in Directory.Packages.props.");
+        typeof(BaseExporter<T>).GetProperty(nameof(ParentProvider))?.GetSetMethod(nonPublic: true)
+        ?? throw new InvalidOperationException("OpenTelemetry SDK changed: BaseExporter.ParentProvider has no setter. Pin OpenTelemetry to the version in Directory.Packages.props.");
 
     private int _parentForwarded;
 

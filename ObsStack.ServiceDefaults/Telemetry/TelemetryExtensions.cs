@@ -61,7 +61,7 @@ public static partial class Extensions
         services.TryAddSingleton(identity);
         services.TryAddSingleton<TelemetryInstruments>();
         services.TryAddSingleton(new PrometheusPullExporter());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, UntracedEndpoints>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ServerSpans>());
         services.AddHostedService<TelemetryStartup>();
 
         builder.Logging.AddConsole(o => o.FormatterName = JsonLinesConsoleFormatter.FormatterName)
@@ -162,9 +162,19 @@ public static partial class Extensions
     {
         var instruments = sp.GetRequiredService<TelemetryInstruments>();
         ILogger? logger = null;
-        // Resolved lazily: the logger factory depends on the log processors being built here.
-        return new ExportGuard(destination, capacity, instruments.ExportDropped,
-            () => logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("ObsStack.Telemetry"));
+        // Resolved lazily: the logger factory depends on the log processors being built here. An export thread may
+        // still report after the host disposed its container; then there is no one left to log to.
+        return new ExportGuard(destination, capacity, instruments.ExportDropped, () =>
+        {
+            try
+            {
+                return logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("ObsStack.Telemetry");
+            }
+            catch (ObjectDisposedException)
+            {
+                return null;
+            }
+        });
     }
 
     private static TimeSpan? ExportIntervalFromEnvironment(IConfiguration configuration) =>

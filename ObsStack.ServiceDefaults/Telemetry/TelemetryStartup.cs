@@ -17,20 +17,26 @@ internal sealed class OpenTelemetryServicesBuilder(IServiceCollection services) 
 /// Builds the tracer and meter providers when the host starts (so listeners are attached before the first request).
 /// The container disposes them after the host has stopped, which flushes every exporter once, bounded by its timeout.
 /// </summary>
-internal sealed class TelemetryStartup(IServiceProvider services) : IHostedService
+internal sealed class TelemetryStartup(IServiceProvider services, TelemetryInstruments instruments) : IHostedService
 {
+    private TracerProvider? _tracing;
+    private MeterProvider? _metrics;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        services.GetService<TracerProvider>();
-        services.GetService<MeterProvider>();
+        // ServiceDefaults' own instruments (process.uptime, telemetry.export.dropped) exist from the start.
+        GC.KeepAlive(instruments);
+        _tracing = services.GetService<TracerProvider>();
+        _metrics = services.GetService<MeterProvider>();
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        // Flush while the rest of the host (logging included) is still alive; disposal later is then quick.
-        services.GetService<TracerProvider>()?.ForceFlush(2000);
-        services.GetService<MeterProvider>()?.ForceFlush(2000);
+        // Runs last (hosted services stop in reverse order): after the worker pool has recorded every job's outcome,
+        // while logging is still alive. Bounded, so a dead backend cannot hold up shutdown.
+        _tracing?.ForceFlush(2000);
+        _metrics?.ForceFlush(2000);
         return Task.CompletedTask;
     }
 }

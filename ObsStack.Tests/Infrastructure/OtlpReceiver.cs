@@ -23,6 +23,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
     private readonly ConcurrentQueue<ResourceLogs> _logs = new();
     private readonly ConcurrentQueue<ResourceMetrics> _metrics = new();
     private int _requests;
+    private readonly ConcurrentDictionary<string, string> _lastHeaders = new(StringComparer.OrdinalIgnoreCase);
 
     private OtlpReceiver(WebApplication app) => _app = app;
 
@@ -59,6 +60,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public IReadOnlyList<ResourceLogs> ResourceLogs => [.. _logs];
     public IReadOnlyList<ResourceMetrics> ResourceMetrics => [.. _metrics];
 
+    /// <summary>A header of the most recent export request that had it, or null if none had it.</summary>
+    public string? LastHeader(string name) => _lastHeaders.TryGetValue(name, out var value) ? value : null;
+
     /// <summary>Every span received, with the service.name of its resource.</summary>
     public IReadOnlyList<ReceivedSpan> Spans =>
         [.. _spans.SelectMany(rs => rs.ScopeSpans.SelectMany(ss => ss.Spans.Select(s => new ReceivedSpan(Otel.ServiceName(rs.Resource), ss.Scope?.Name ?? "", s))))];
@@ -74,6 +78,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
     private async Task<IResult> Receive<T>(HttpRequest request, MessageParser<T> parser, Action<T> store) where T : IMessage<T>
     {
         Interlocked.Increment(ref _requests);
+        foreach (var (name, value) in request.Headers)
+        {
+            _lastHeaders[name] = value.ToString();
+        }
+
         if (FailWith is { } status)
         {
             return Results.StatusCode(status);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace ObsStack.Tests.Infrastructure;
 
@@ -32,6 +33,9 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
         return this;
     }
 
+    /// <summary>Every log line the service wrote (all categories, all levels).</summary>
+    public LogCapture Logs { get; } = new();
+
     public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
@@ -43,6 +47,7 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("urls", "http://127.0.0.1:0");
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         // UseSetting (not ConfigureAppConfiguration): ServiceDefaults reads some keys while Program.cs runs, before Build().
         foreach (var (key, value) in _settings)
         {

@@ -95,7 +95,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         Assert.Equal(1, WorkerClient.Sample(metrics, "job_duration_seconds_count{status=\"timeout\"}"));
         // The timed-out job took at least its timeout and well under the target's 5 s.
         var timeoutSeconds = WorkerClient.Sample(metrics, "job_duration_seconds_sum{status=\"timeout\"}")!.Value;
-        Assert.InRange(timeoutSeconds, 0.3, 2.0);
+        Assert.InRange(timeoutSeconds, 0.28, 2.0); // timers may fire a hair early
     }
 
     [Fact]
@@ -104,13 +104,14 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         var worker = new WorkerApp(new Dictionary<string, string?>
         {
             ["WorkerPool:Workers"] = "2",
-            ["WorkerPool:ShutdownGracePeriod"] = "00:00:01",
+            ["WorkerPool:ShutdownGracePeriod"] = "00:00:03",
         }).Start();
         await using var _ = worker;
         using var client = worker.Client();
         var store = worker.Get<JobStore>();
+        var intake = worker.Get<JobIntake>();
 
-        var ids = await client.SubmitAsync(_target.Url("/slow/400"), _target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
+        var ids = await client.SubmitAsync(_target.Url("/slow/300"), _target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
         await Poll.UntilAsync(() => _target.InFlight == 2, "two jobs in flight", TimeSpan.FromSeconds(10));
 
         var stopwatch = Stopwatch.StartNew();
@@ -119,16 +120,16 @@ public sealed class WorkerPoolTests : IAsyncLifetime
 
         var outcomes = ids.Select(id => store.Get(id)!).ToList();
         Assert.All(outcomes, o => Assert.Equal(JobState.Completed, o.State));
-        Assert.Equal("success", outcomes[0].Result!.Status);          // finished within the grace period
+        Assert.True("success" == outcomes[0].Result!.Status, $"in-flight job within grace: {outcomes[0].Result}");
         Assert.Equal("canceled", outcomes[1].Result!.Status);         // still running when it elapsed
         Assert.Contains("grace period", outcomes[1].Result!.Error);
         Assert.Equal("canceled", outcomes[2].Result!.Status);         // queued, never started
         Assert.Equal("canceled", outcomes[3].Result!.Status);
         Assert.Null(outcomes[2].Result!.WorkerId);
-        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(5));
+        Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(8));
 
         // Intake is closed once shutdown began.
-        var late = worker.Get<JobIntake>().Submit([_target.Url("/ok")]);
+        var late = intake.Submit([_target.Url("/ok")]);
         Assert.Equal(EnqueueOutcome.ShuttingDown, Assert.IsType<IntakeResult.Refused>(late).Reason);
     }
 }

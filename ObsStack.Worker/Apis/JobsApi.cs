@@ -20,10 +20,11 @@ public static class JobsApi
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/jobs").WithTags("Jobs");
+        // Full paths rather than a "/jobs" prefix: a group's "" route would be reported as http.route "/jobs/".
+        var api = app.MapGroup("").WithTags("Jobs");
 
-        api.MapPost("/", SubmitJobs).WithName("SubmitJobs").WithSummary("Queue HTTP-fetch jobs: {\"urls\": [...]}");
-        api.MapGet("/{id}", GetJob).WithName("GetJob").WithSummary("State and result of one job");
+        api.MapPost("/jobs", SubmitJobs).WithName("SubmitJobs").WithSummary("Queue HTTP-fetch jobs: {\"urls\": [...]}");
+        api.MapGet("/jobs/{id}", GetJob).WithName("GetJob").WithSummary("State and result of one job");
 
         return app;
     }
