@@ -63,7 +63,6 @@ internal static class Extensions
                 }
             }
         });
-        services.AddExceptionHandler<ServerSpanExceptionRecorder>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ChaosState>();

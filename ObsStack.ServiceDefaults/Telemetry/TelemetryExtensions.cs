@@ -62,6 +62,7 @@ public static partial class Extensions
         services.TryAddSingleton<TelemetryInstruments>();
         services.TryAddSingleton(new PrometheusPullExporter());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ServerSpans>());
+        services.AddExceptionHandler<ServerSpanExceptionRecorder>();
         services.AddHostedService<TelemetryStartup>();
 
         builder.Logging.AddConsole(o => o.FormatterName = JsonLinesConsoleFormatter.FormatterName)

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
 
-namespace ObsStack.Api.Middleware;
+namespace ObsStack.ServiceDefaults.Telemetry;
 
 /// <summary>
-/// Part of step 4, recovery. <c>UseExceptionHandler</c> already catches what escapes a handler, writes one error log
+/// Recovery, for every service that calls <c>UseExceptionHandler</c>: it already catches what escapes a handler, writes one error log
 /// line with the stack (inside the correlation scope, so with the trace id) and answers 500 problem+json; the process
 /// goes on serving. What it does not do is mark the trace: this sets the server span's status to error and records
 /// the exception event on it, then returns false so the middleware still writes the problem and the log line.
