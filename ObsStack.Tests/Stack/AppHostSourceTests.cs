@@ -179,7 +179,7 @@ internal static class ObsStackRepository
         ["grafana/pyroscope"] = "2.2.1",
     };
 
-    public static string Root { get; } = FindRoot();
+    public static string Root { get; } = GrafanaFiles.FindRepoRoot();
 
     public static string AppHostDirectory => Path.Combine(Root, "ObsStack.AppHost");
 
@@ -200,19 +200,4 @@ internal static class ObsStackRepository
             Path.Combine(Root, "docs", "DESIGN.md"),
             Path.Combine(Root, "..", "shared", "DESIGN.md"),
         }.FirstOrDefault(File.Exists);
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory);
-             directory is not null;
-             directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "ObsStack.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No ObsStack.sln in {AppContext.BaseDirectory} or any folder above it.");
-    }
 }
