@@ -35,7 +35,9 @@ public sealed class CrossServiceTraceTests : IAsyncLifetime
                 client = r.ClientSpan(job.TraceId, job.SpanId);
                 server = client is null ? null : r.ServerSpan(job.TraceId, api, "/data/{id}", client.SpanId);
                 step = server is null ? null : r.Span(job.TraceId, "ObsStack.Api", "load_data", server.SpanId);
-                if (step is not null && r.ExportedBy(step, "api") && r.ExportedBy(job, "worker"))
+                // Each host exports in its own batches: wait until every span is in from the service that made it.
+                if (step is not null && r.ExportedBy(step, "api") && r.ExportedBy(server!, "api")
+                    && r.ExportedBy(job, "worker") && r.ExportedBy(client!, "worker"))
                 {
                     return true;
                 }
