@@ -59,11 +59,14 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
                 json.WriteBoolean("trace_sampled", activity.Recorded);
             }
 
+            // A key is written once: the first source wins (the record's own ids, then the message's values, then
+            // scopes, innermost last), so a scope repeating trace_id cannot make the line invalid for JSON parsers.
+            var written = new HashSet<string>(StringComparer.Ordinal) { "timestamp", "level", "category", "event_id", "message", "trace_id", "span_id", "trace_sampled", "exception" };
             if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> values)
             {
                 foreach (var (key, value) in values)
                 {
-                    if (key != "{OriginalFormat}")
+                    if (key != "{OriginalFormat}" && written.Add(key))
                     {
                         WriteValue(json, key, value);
                     }
@@ -72,19 +75,19 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
 
             if (_options.IncludeScopes && scopeProvider is not null)
             {
-                scopeProvider.ForEachScope(static (scope, writer) =>
+                scopeProvider.ForEachScope(static (scope, state) =>
                 {
                     if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
                     {
                         foreach (var (key, value) in pairs)
                         {
-                            if (key != "{OriginalFormat}")
+                            if (key != "{OriginalFormat}" && state.Written.Add(key))
                             {
-                                WriteValue(writer, key, value);
+                                WriteValue(state.Json, key, value);
                             }
                         }
                     }
-                }, json);
+                }, (Json: json, Written: written));
             }
 
             if (logEntry.Exception is { } exception)

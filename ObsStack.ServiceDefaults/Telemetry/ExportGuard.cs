@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 
 namespace ObsStack.ServiceDefaults.Telemetry;
 
@@ -157,6 +159,47 @@ internal sealed class GuardedProcessor<T>(BaseProcessor<T> inner, ExportGuard gu
         {
             base.OnEnd(data);
         }
+    }
+}
+
+/// <summary>Builds one guarded exporter chain: OTLP exporter → guard → the SDK's batch processor → admission by the guard.</summary>
+internal static class BoundedExport
+{
+    public sealed record BatchSettings(int MaxQueueSize, int DelayMs, int TimeoutMs, int MaxBatchSize);
+
+    public static BaseProcessor<T> Processor<T>(
+        IServiceProvider services,
+        OtlpDestination destination,
+        ExportOptions export,
+        Func<OtlpExporterOptions, BaseExporter<T>> createExporter,
+        Func<BaseExporter<T>, BatchSettings, BatchExportProcessor<T>> createBatch,
+        Func<T, bool> isExported)
+        where T : class
+    {
+        var guard = Guard(services, destination, export.MaxQueueSize);
+        var exporter = new GuardedExporter<T>(createExporter(destination.ToExporterOptions(export.Timeout)), guard);
+        var settings = new BatchSettings(export.MaxQueueSize, (int)export.ScheduledDelay.TotalMilliseconds,
+            (int)export.Timeout.TotalMilliseconds, Math.Min(export.MaxBatchSize, export.MaxQueueSize));
+        return new GuardedProcessor<T>(createBatch(exporter, settings), guard, isExported);
+    }
+
+    public static ExportGuard Guard(IServiceProvider services, OtlpDestination destination, long capacity)
+    {
+        var instruments = services.GetRequiredService<TelemetryInstruments>();
+        ILogger? logger = null;
+        // Resolved lazily: the logger factory depends on the log processors being built here. An export thread may
+        // still report after the host disposed its container; then there is no one left to log to.
+        return new ExportGuard(destination, capacity, instruments.ExportDropped, () =>
+        {
+            try
+            {
+                return logger ??= services.GetService<ILoggerFactory>()?.CreateLogger("ObsStack.Telemetry");
+            }
+            catch (ObjectDisposedException)
+            {
+                return null;
+            }
+        });
     }
 }
 

@@ -92,6 +92,7 @@ internal sealed class ServerSpans : IStartupFilter
         var status = context.Response.StatusCode;
         activity.SetTag("http.response.status_code", status);
 
+        // After an exception the handler has cleared the endpoint; the recorder then already set the route.
         if (context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } route })
         {
             var normalized = route.StartsWith('/') ? route : "/" + route;
@@ -107,7 +108,11 @@ internal sealed class ServerSpans : IStartupFilter
                 activity.SetTag("error.type", status.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
-            activity.SetStatus(ActivityStatusCode.Error, context.Features.Get<IHttpResponseFeature>()?.ReasonPhrase);
+            // A handler or the exception recorder that already said why keeps its description.
+            if (activity.Status != ActivityStatusCode.Error)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, context.Features.Get<IHttpResponseFeature>()?.ReasonPhrase);
+            }
         }
     }
 }

@@ -62,6 +62,7 @@ public static partial class Extensions
         services.TryAddSingleton<TelemetryInstruments>();
         services.TryAddSingleton(new PrometheusPullExporter());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ServerSpans>());
+        services.AddExceptionHandler<ServerSpanExceptionRecorder>();
         services.AddHostedService<TelemetryStartup>();
 
         builder.Logging.AddConsole(o => o.FormatterName = JsonLinesConsoleFormatter.FormatterName)
@@ -77,15 +78,10 @@ public static partial class Extensions
 
             foreach (var destination in OtlpDestinations.For(Signal.Traces, configuration, options))
             {
-                tracing.AddProcessor(sp =>
-                {
-                    var guard = Guard(sp, destination, options.Export.MaxQueueSize);
-                    var exporter = new GuardedExporter<Activity>(new OtlpTraceExporter(destination.ToExporterOptions(options.Export.Timeout)), guard);
-                    var batch = new BatchActivityExportProcessor(exporter, options.Export.MaxQueueSize,
-                        (int)options.Export.ScheduledDelay.TotalMilliseconds, (int)options.Export.Timeout.TotalMilliseconds,
-                        Math.Min(options.Export.MaxBatchSize, options.Export.MaxQueueSize));
-                    return new GuardedProcessor<Activity>(batch, guard, ExportFilters.IsRecorded);
-                });
+                tracing.AddProcessor(sp => BoundedExport.Processor(sp, destination, options.Export,
+                    otlp => new OtlpTraceExporter(otlp),
+                    (exporter, b) => new BatchActivityExportProcessor(exporter, b.MaxQueueSize, b.DelayMs, b.TimeoutMs, b.MaxBatchSize),
+                    ExportFilters.IsRecorded));
             }
         });
 
@@ -112,7 +108,7 @@ public static partial class Extensions
                 {
                     // A periodic reader holds no queue: it sends the current state each interval, so a dead backend
                     // costs one failed export per interval, never memory.
-                    var guard = Guard(sp, destination, long.MaxValue);
+                    var guard = BoundedExport.Guard(sp, destination, long.MaxValue);
                     var exporter = new GuardedExporter<Metric>(new OtlpMetricExporter(destination.ToExporterOptions(options.Export.Timeout)), guard);
                     return new PeriodicExportingMetricReader(exporter, (int)interval.TotalMilliseconds, (int)options.Export.Timeout.TotalMilliseconds)
                     {
@@ -128,15 +124,10 @@ public static partial class Extensions
             {
                 foreach (var destination in OtlpDestinations.For(Signal.Logs, configuration, options))
                 {
-                    logging.AddProcessor(sp =>
-                    {
-                        var guard = Guard(sp, destination, options.Export.MaxQueueSize);
-                        var exporter = new GuardedExporter<LogRecord>(new OtlpLogExporter(destination.ToExporterOptions(options.Export.Timeout)), guard);
-                        var batch = new BatchLogRecordExportProcessor(exporter, options.Export.MaxQueueSize,
-                            (int)options.Export.ScheduledDelay.TotalMilliseconds, (int)options.Export.Timeout.TotalMilliseconds,
-                            Math.Min(options.Export.MaxBatchSize, options.Export.MaxQueueSize));
-                        return new GuardedProcessor<LogRecord>(batch, guard, ExportFilters.Always);
-                    });
+                    logging.AddProcessor(sp => BoundedExport.Processor(sp, destination, options.Export,
+                        otlp => new OtlpLogExporter(otlp),
+                        (exporter, b) => new BatchLogRecordExportProcessor(exporter, b.MaxQueueSize, b.DelayMs, b.TimeoutMs, b.MaxBatchSize),
+                        ExportFilters.Always));
                 }
             },
             logOptions =>
@@ -157,25 +148,6 @@ public static partial class Extensions
         .AddView("dotnet.timer.count", "dotnet.timers")
         .AddView("dotnet.assembly.count", "dotnet.assemblies")
         .AddView("dotnet.process.cpu.count", "dotnet.process.cpus");
-
-    private static ExportGuard Guard(IServiceProvider sp, OtlpDestination destination, long capacity)
-    {
-        var instruments = sp.GetRequiredService<TelemetryInstruments>();
-        ILogger? logger = null;
-        // Resolved lazily: the logger factory depends on the log processors being built here. An export thread may
-        // still report after the host disposed its container; then there is no one left to log to.
-        return new ExportGuard(destination, capacity, instruments.ExportDropped, () =>
-        {
-            try
-            {
-                return logger ??= sp.GetService<ILoggerFactory>()?.CreateLogger("ObsStack.Telemetry");
-            }
-            catch (ObjectDisposedException)
-            {
-                return null;
-            }
-        });
-    }
 
     private static TimeSpan? ExportIntervalFromEnvironment(IConfiguration configuration) =>
         int.TryParse(configuration["OTEL_METRIC_EXPORT_INTERVAL"], out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;

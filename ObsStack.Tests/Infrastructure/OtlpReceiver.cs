@@ -33,6 +33,9 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public Uri LogsEndpoint => new(BaseAddress, "/v1/logs");
     public Uri MetricsEndpoint => new(BaseAddress, "/v1/metrics");
 
+    /// <summary>When set, every export waits this long before it is answered: a backend that hangs.</summary>
+    public TimeSpan? Stall { get; set; }
+
     /// <summary>When set, every export is answered with this status (e.g. 503) and nothing is kept.</summary>
     public int? FailWith { get; set; }
 
@@ -81,6 +84,11 @@ public sealed class OtlpReceiver : IAsyncDisposable
         foreach (var (name, value) in request.Headers)
         {
             _lastHeaders[name] = value.ToString();
+        }
+
+        if (Stall is { } stall)
+        {
+            await Task.Delay(stall);
         }
 
         if (FailWith is { } status)

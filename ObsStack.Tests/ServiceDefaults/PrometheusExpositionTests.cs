@@ -11,7 +11,8 @@ public sealed class PrometheusExpositionTests
 {
     private static string Render(Action<Meter> record)
     {
-        var meterName = "ObsStack.Tests.Exposition." + Guid.NewGuid().ToString("N");
+        // Not "ObsStack.*": service hosts running in parallel tests subscribe to every meter of that name.
+        var meterName = "Tests.Exposition." + Guid.NewGuid().ToString("N");
         var exporter = new PrometheusPullExporter();
         using var provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(meterName)

@@ -130,7 +130,7 @@ public sealed class OtlpWireTests : IAsyncLifetime
         await _backend.WaitForAsync(r => expected.All(n => r.ResourceMetrics.SelectMany(m => m.ScopeMetrics).SelectMany(s => s.Metrics).Any(m => m.Name == n)),
             "the worker's instruments over OTLP");
 
-        var metrics = _backend.ResourceMetrics.SelectMany(m => m.ScopeMetrics).SelectMany(s => s.Metrics).ToList();
+        var metrics = _backend.ResourceMetrics.SelectMany(m => m.ScopeMetrics).Where(s => s.Scope.Name == "ObsStack.Worker").SelectMany(s => s.Metrics).ToList();
         var jobs = metrics.Last(m => m.Name == "jobs");
         Assert.True(jobs.Sum.IsMonotonic);
         Assert.Equal(2, jobs.Sum.AggregationTemporality); // cumulative, as Prometheus' OTLP receiver requires

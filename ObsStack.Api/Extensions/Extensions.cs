@@ -1,0 +1,103 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ObsStack.Api;
+using ObsStack.Api.Apis;
+using ObsStack.Api.Chaos;
+using ObsStack.Api.Data;
+using ObsStack.Api.Middleware;
+using ObsStack.ServiceDefaults.Discovery;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class Extensions
+{
+    /// <summary>The api's own registrations: options, limits, problem details, the data simulation, chaos and the worker client.</summary>
+    public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<ApiOptions>()
+            .BindConfiguration(ApiOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.WorkerTimeout < o.RequestTimeout,
+                $"{ApiOptions.SectionName}:WorkerTimeout must be shorter than {ApiOptions.SectionName}:RequestTimeout, so a slow worker is reported as 504 from the forward, not cut off by the request timeout.")
+            .ValidateOnStart();
+        services.AddOptions<DataOptions>()
+            .BindConfiguration(DataOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.MinLatencyMs <= o.MaxLatencyMs,
+                $"{DataOptions.SectionName}:MinLatencyMs must not exceed {DataOptions.SectionName}:MaxLatencyMs.")
+            .ValidateOnStart();
+
+        services.Configure<KestrelServerOptions>(kestrel =>
+        {
+            // The largest body any endpoint accepts; each endpoint enforces its own smaller limit with a clear 413.
+            kestrel.Limits.MaxRequestBodySize = JobsApi.MaxBodyBytes;
+            // A client gets 10 s to send its headers (default 30 s): slow-header clients cannot hold connections long.
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+        });
+
+        // Every endpoint runs within Api:RequestTimeout; past it the handler's token is canceled and the client gets 504
+        // problem+json (the empty 504 is filled in by UseStatusCodePages).
+        services.AddRequestTimeouts();
+        services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<ApiOptions>>((timeouts, api) =>
+            timeouts.DefaultPolicy = new RequestTimeoutPolicy
+            {
+                Timeout = api.Value.RequestTimeout,
+                TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+            });
+
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+        {
+            // The bare trace id, the same as X-Trace-Id: what Tempo's search box and Loki's trace_id take.
+            if (context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity is { } server)
+            {
+                context.ProblemDetails.Extensions["traceId"] = server.TraceId.ToHexString();
+                if (context.Exception is not null)
+                {
+                    // The recovered 500: no exception details to the client, only how to find them.
+                    context.ProblemDetails.Detail = $"An unexpected error occurred. It is logged, with its stack, under trace id {server.TraceId.ToHexString()}.";
+                }
+            }
+        });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ChaosState>();
+        services.AddSingleton<ApiTelemetry>();
+        services.AddSingleton<ChaosInjector>();
+        services.AddSingleton<DataSimulator>();
+
+        services.AddHttpClient<WorkerClient>(http =>
+            {
+                http.BaseAddress = WorkerAddress(builder.Configuration);
+                // WorkerClient bounds each call by Api:WorkerTimeout itself, telling a timeout (504) from a failure (503).
+                http.Timeout = Timeout.InfiniteTimeSpan;
+                http.MaxResponseContentBufferSize = WorkerClient.MaxResponseBytes;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            });
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Null when the worker is not wired (the job endpoints then say which key to set). Wired means the
+    /// <c>services:worker:*</c> configuration Aspire's WithReference(worker) injects; with Aspire packages the client
+    /// asks service discovery for the worker by name, without them it uses that address directly.
+    /// </summary>
+    private static Uri? WorkerAddress(IConfiguration configuration)
+    {
+        var configured = ServiceEndpoints.Resolve(configuration, WorkerClient.ServiceName);
+#if ASPIRE
+        return configured is null ? null : new Uri($"https+http://{WorkerClient.ServiceName}");
+#else
+        return configured;
+#endif
+    }
+}

@@ -1,0 +1,33 @@
+var builder = DistributedApplication.CreateBuilder(args);
+
+// Generated on first run and kept in this project's user secrets (Parameters:grafana-password), never in the repo.
+var grafanaPassword = builder.AddParameter("grafana-password",
+    new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+
+var prometheus = builder.AddPrometheus("prometheus");
+var loki = builder.AddLoki("loki");
+var tempo = builder.AddTempo("tempo", remoteWriteTo: prometheus);
+var pyroscope = builder.AddPyroscope("pyroscope");
+var backends = new TelemetryBackends(prometheus, loki, tempo, pyroscope);
+
+builder.AddGrafana("grafana", grafanaPassword, backends)
+    .WithGrafanaDashboardLink("obsstack-overview", "Overview")
+    .WithGrafanaDashboardLink("obsstack-worker-pool", "Worker pool")
+    .WithGrafanaDashboardLink("obsstack-api", "API")
+    .WithGrafanaDashboardLink("obsstack-dotnet-runtime", ".NET runtime");
+
+var api = builder.AddProject<Projects.ObsStack_Api>("api")
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health")
+    .WithTelemetryBackends(backends);
+
+// The worker's load generator calls the api's /data/{id}, so the worker starts once the api is healthy.
+var worker = builder.AddProject<Projects.ObsStack_Worker>("worker")
+    .WithHttpHealthCheck("/health")
+    .WithTelemetryBackends(backends)
+    .WithReference(api).WaitFor(api);
+
+// The api forwards job intake to the worker: a reference only, since waiting this way round too would be a cycle.
+api.WithReference(worker);
+
+builder.Build().Run();

@@ -1,0 +1,254 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using ObsStack.Tests.Stack;
+
+namespace ObsStack.Tests.AppHost;
+
+/// <summary>
+/// Builds the AppHost's application model without starting anything (no container runtime needed) and checks what
+/// it declares: resources, pinned images, mounts, health checks, the services' telemetry wiring and the secret.
+/// Endpoint values are checked as Aspire expressions (<c>{tempo.bindings.otlp-http.url}</c>): they resolve to host
+/// ports only once the app runs, which the end-to-end test covers.
+/// </summary>
+public sealed class AppHostModelTests
+{
+    private static readonly string[] Backends = ["prometheus", "loki", "tempo", "pyroscope", "grafana"];
+
+    [Fact]
+    public async Task Declares_the_five_backends_as_containers_and_the_two_services_as_projects()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        foreach (var name in Backends)
+        {
+            Assert.IsType<ContainerResource>(Resource(appHost, name));
+        }
+
+        Assert.IsType<ProjectResource>(Resource(appHost, "worker"));
+        Assert.IsType<ProjectResource>(Resource(appHost, "api"));
+    }
+
+    [Fact]
+    public async Task Every_backend_image_is_the_tested_version_never_latest()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        foreach (var name in Backends)
+        {
+            var image = Assert.Single(Resource(appHost, name).Annotations.OfType<ContainerImageAnnotation>());
+            Assert.NotEqual("latest", image.Tag);
+            Assert.True(ObsStackRepository.TestedImages.TryGetValue(image.Image, out var tested),
+                $"{name} uses {image.Image}, which is not in the tested set.");
+            Assert.Equal(tested, image.Tag);
+        }
+    }
+
+    [Fact]
+    public async Task Backend_configuration_is_mounted_read_only_from_grafana_and_data_lives_in_a_named_volume()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        foreach (var name in Backends)
+        {
+            var mounts = Resource(appHost, name).Annotations.OfType<ContainerMountAnnotation>().ToList();
+
+            foreach (var bind in mounts.Where(m => m.Type == ContainerMountType.BindMount))
+            {
+                Assert.True(bind.IsReadOnly, $"{name} mounts {bind.Source} writable.");
+                Assert.StartsWith(ObsStackRepository.GrafanaDirectory + Path.DirectorySeparatorChar, bind.Source);
+                Assert.True(Directory.Exists(bind.Source) || File.Exists(bind.Source),
+                    $"{name} mounts {bind.Source}, which does not exist.");
+            }
+
+            var volume = Assert.Single(mounts, m => m.Type == ContainerMountType.Volume);
+            Assert.False(string.IsNullOrEmpty(volume.Source), $"{name}'s data volume is anonymous.");
+        }
+    }
+
+    [Fact]
+    public async Task Every_backend_has_a_health_check()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        foreach (var name in Backends)
+        {
+            Assert.NotEmpty(Resource(appHost, name).Annotations.OfType<HealthCheckAnnotation>());
+        }
+    }
+
+    [Theory]
+    [InlineData("worker")]
+    [InlineData("api")]
+    public async Task Service_sends_each_signal_to_its_backend(string service)
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var environment = await EnvironmentAsync(appHost, service);
+
+        Assert.Equal("{tempo.bindings.otlp-http.url}/v1/traces",
+            Expression(environment, "Telemetry__Traces__OtlpEndpoint"));
+        Assert.Equal("{loki.bindings.http.url}/otlp/v1/logs",
+            Expression(environment, "Telemetry__Logs__OtlpEndpoint"));
+        Assert.Equal("{prometheus.bindings.http.url}/api/v1/otlp/v1/metrics",
+            Expression(environment, "Telemetry__Metrics__OtlpEndpoint"));
+        Assert.Equal("{pyroscope.bindings.http.url}",
+            Expression(environment, "Telemetry__Profiles__PyroscopeEndpoint"));
+    }
+
+    [Theory]
+    [InlineData("worker")]
+    [InlineData("api")]
+    public async Task Service_starts_only_after_the_backends_it_pushes_to(string service)
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var waitsFor = WaitsFor(appHost, service);
+
+        Assert.Superset(new HashSet<string> { "prometheus", "loki", "tempo", "pyroscope" }, waitsFor);
+    }
+
+    [Fact]
+    public async Task Worker_and_api_find_each_other_and_only_the_worker_waits()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var worker = await EnvironmentAsync(appHost, "worker");
+        var api = await EnvironmentAsync(appHost, "api");
+
+        // The worker's load generator targets the api; the api forwards job intake to the worker.
+        Assert.Equal("{api.bindings.http.url}", Expression(worker, "services__api__http__0"));
+        Assert.Equal("{worker.bindings.http.url}", Expression(api, "services__worker__http__0"));
+        Assert.Contains("api", WaitsFor(appHost, "worker"));
+        Assert.DoesNotContain("worker", WaitsFor(appHost, "api"));
+    }
+
+    [Fact]
+    public async Task Only_the_api_is_reachable_from_outside()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        Assert.Contains(Resource(appHost, "api").Annotations.OfType<EndpointAnnotation>(), e => e.IsExternal);
+        Assert.DoesNotContain(Resource(appHost, "worker").Annotations.OfType<EndpointAnnotation>(), e => e.IsExternal);
+    }
+
+    [Fact]
+    public async Task Grafana_admin_password_is_a_generated_secret_parameter()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var password = Assert.IsType<ParameterResource>(Resource(appHost, "grafana-password"));
+        var grafana = await EnvironmentAsync(appHost, "grafana");
+
+        Assert.True(password.Secret);
+        // A default the AppHost generates (in a run, wrapped so that it is kept in the user secrets), not a value
+        // from the repository's configuration.
+        Assert.NotNull(password.Default);
+        Assert.Same(password, grafana["GF_SECURITY_ADMIN_PASSWORD"]);
+        Assert.Equal("true", grafana["GF_AUTH_ANONYMOUS_ENABLED"]);
+        Assert.Equal("Viewer", grafana["GF_AUTH_ANONYMOUS_ORG_ROLE"]);
+    }
+
+    [Fact]
+    public async Task Grafana_and_tempo_reach_the_backends_through_endpoint_references()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var grafana = await EnvironmentAsync(appHost, "grafana");
+        var tempo = await EnvironmentAsync(appHost, "tempo");
+
+        Assert.Equal("{prometheus.bindings.http.url}", Expression(grafana, "PROMETHEUS_URL"));
+        Assert.Equal("{loki.bindings.http.url}", Expression(grafana, "LOKI_URL"));
+        Assert.Equal("{tempo.bindings.http.url}", Expression(grafana, "TEMPO_URL"));
+        Assert.Equal("{pyroscope.bindings.http.url}", Expression(grafana, "PYROSCOPE_URL"));
+        Assert.Equal("{prometheus.bindings.http.url}/api/v1/write", Expression(tempo, "PROMETHEUS_REMOTE_WRITE_URL"));
+    }
+
+    [Fact]
+    public async Task Backends_start_with_the_receivers_the_stack_relies_on()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var prometheus = await ArgumentsAsync(appHost, "prometheus");
+        var tempo = await ArgumentsAsync(appHost, "tempo");
+
+        Assert.Contains("--web.enable-otlp-receiver", prometheus);
+        Assert.Contains("--web.enable-remote-write-receiver", prometheus);
+        Assert.Contains("--enable-feature=exemplar-storage", prometheus);
+        Assert.Contains("-config.expand-env=true", tempo);
+    }
+
+    [Fact]
+    public async Task Grafana_resource_links_to_each_ObsStack_dashboard()
+    {
+        await using var appHost = await CreateAppHostAsync();
+        var grafana = Resource(appHost, "grafana");
+        var urls = new List<ResourceUrlAnnotation>();
+        var context = new ResourceUrlsCallbackContext(appHost.ExecutionContext, grafana, urls)
+        {
+            Logger = NullLogger.Instance,
+        };
+
+        foreach (var callback in grafana.Annotations.OfType<ResourceUrlsCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        string[] dashboards = ["obsstack-overview", "obsstack-worker-pool", "obsstack-api", "obsstack-dotnet-runtime"];
+        foreach (var uid in dashboards)
+        {
+            var link = Assert.Single(urls, u => u.Url == $"/d/{uid}");
+            Assert.Equal("http", link.Endpoint?.EndpointName);
+        }
+    }
+
+    private static Task<IDistributedApplicationTestingBuilder> CreateAppHostAsync() =>
+        DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>();
+
+    private static IResource Resource(IDistributedApplicationTestingBuilder appHost, string name) =>
+        Assert.Single(appHost.Resources, r => r.Name == name);
+
+    private static HashSet<string> WaitsFor(IDistributedApplicationTestingBuilder appHost, string name) =>
+        Resource(appHost, name).Annotations.OfType<WaitAnnotation>().Select(w => w.Resource.Name).ToHashSet();
+
+    /// <summary>Runs the resource's environment callbacks as a run would, without resolving any value.</summary>
+    private static async Task<Dictionary<string, object>> EnvironmentAsync(
+        IDistributedApplicationTestingBuilder appHost, string name)
+    {
+        var resource = Resource(appHost, name);
+        var environment = new Dictionary<string, object>();
+        var context = new EnvironmentCallbackContext(appHost.ExecutionContext, resource, environment)
+        {
+            Logger = NullLogger.Instance,
+        };
+
+        foreach (var callback in resource.Annotations.OfType<EnvironmentCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        return environment;
+    }
+
+    private static async Task<List<string>> ArgumentsAsync(IDistributedApplicationTestingBuilder appHost, string name)
+    {
+        var resource = Resource(appHost, name);
+        var arguments = new List<object>();
+        var context = new CommandLineArgsCallbackContext(arguments, resource) { Logger = NullLogger.Instance };
+
+        foreach (var callback in resource.Annotations.OfType<CommandLineArgsCallbackAnnotation>())
+        {
+            await callback.Callback(context);
+        }
+
+        return arguments.OfType<string>().ToList();
+    }
+
+    /// <summary>The Aspire expression behind a value, e.g. <c>{loki.bindings.http.url}/otlp/v1/logs</c>.</summary>
+    private static string Expression(Dictionary<string, object> environment, string key)
+    {
+        Assert.True(environment.TryGetValue(key, out var value), $"{key} is not set.");
+        return Assert.IsAssignableFrom<IManifestExpressionProvider>(value).ValueExpression;
+    }
+}

@@ -1,0 +1,61 @@
+using ObsStack.Tests.Infrastructure;
+using ObsStack.Tests.Worker;
+
+namespace ObsStack.Tests.ServiceDefaults;
+
+/// <summary>A spike against a backend that hangs: the exporter queue stays at its bound, the rest is dropped and counted.</summary>
+public sealed class ExportBoundsTests : IAsyncLifetime
+{
+    private TargetServer _target = null!;
+    private OtlpReceiver _hanging = null!;
+
+    public async Task InitializeAsync()
+    {
+        _target = await TargetServer.StartAsync();
+        _hanging = await OtlpReceiver.StartAsync();
+        _hanging.Stall = TimeSpan.FromSeconds(3); // longer than the exporter's 1 s timeout: every export fails
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _hanging.DisposeAsync();
+        await _target.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_span_spike_to_a_hanging_backend_is_dropped_beyond_the_queue_bound_and_requests_stay_fast()
+    {
+        await using var worker = new WorkerApp(new Dictionary<string, string?>
+        {
+            ["Telemetry:Traces:OtlpEndpoint"] = _hanging.TracesEndpoint.ToString(),
+            ["Telemetry:Export:MaxQueueSize"] = "32",
+            ["Telemetry:Export:MaxBatchSize"] = "8",
+            ["Telemetry:Export:ScheduledDelay"] = "00:00:00.050",
+            ["Telemetry:Export:Timeout"] = "00:00:01",
+            ["WorkerPool:Workers"] = "8",
+            ["WorkerPool:QueueCapacity"] = "500",
+            ["WorkerPool:MaxBatchSize"] = "100",
+        });
+        worker.Start();
+        using var client = worker.Client();
+
+        // 300 jobs → ~900 spans (POST /jobs, process_job, GET), against a queue of 32 and a backend that never answers in time.
+        var started = DateTime.UtcNow;
+        var ids = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.AddRange(await client.SubmitAsync([.. Enumerable.Repeat(_target.Url("/ok"), 100)]));
+        }
+
+        var results = await client.WaitCompletedAsync(ids, TimeSpan.FromSeconds(30));
+        var elapsed = DateTime.UtcNow - started;
+
+        Assert.All(results, r => Assert.Equal("success", r.Status()));
+        var dropped = WorkerClient.Sample(await client.MetricsAsync(), "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}");
+        Assert.NotNull(dropped);
+        Assert.True(dropped > 600, $"expected most of ~900 spans dropped at a queue of 32, got {dropped}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(20), $"jobs took {elapsed} with a hanging backend");
+        var warnings = worker.Logs.Logs.Where(l => l.Category == "ObsStack.Telemetry" && l.Message.Contains("queue is full")).ToList();
+        Assert.Single(warnings);
+    }
+}
