@@ -17,12 +17,14 @@ internal static class Suites
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~9 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
-          all          the three above, in that order
+          paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~4 min)
+          all          throughput, metrics, deadbackend, in that order
         Options (throughput, deadbackend):
           --rounds N        rounds of all scenarios (3)          --warmup S     warmup seconds per run (10)
           --windows N       measured windows per run (3)         --window S     seconds per window (10)
           --workers N       WorkerPool:Workers (4)               --duration S   deadbackend load seconds (60)
           --live            deadbackend: also run the same minute against live sinks, for comparison
+          --pair a,b        paired: baseline,candidate (off,full); windows default to 6
           --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
                             traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard
         """;
@@ -48,6 +50,9 @@ internal static class Suites
             case "deadbackend":
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
+            case "paired":
+                await new PairedSuite(PairedOptions(options)).RunAsync();
+                return 0;
             case "all":
                 await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
                 MetricsScrapeBenchmarks.Run([]);
@@ -69,6 +74,22 @@ internal static class Suites
         Windows: Int(options, "windows", 3, 1, 20),
         Window: TimeSpan.FromSeconds(Int(options, "window", 10, 1, 120)),
         Workers: Int(options, "workers", 4, 1, 256));
+
+    private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)
+    {
+        var pair = (options.GetValueOrDefault("pair") ?? "off,full").Split(',', StringSplitOptions.TrimEntries);
+        if (pair.Length != 2)
+        {
+            throw new ArgumentException("--pair takes two scenarios: baseline,candidate (e.g. off,full).");
+        }
+
+        return new(Scenario.Parse(pair[0]), Scenario.Parse(pair[1]),
+            Rounds: Int(options, "rounds", 3, 1, 20),
+            Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
+            Windows: Int(options, "windows", 6, 1, 60),
+            Window: TimeSpan.FromSeconds(Int(options, "window", 10, 1, 120)),
+            Workers: Int(options, "workers", 4, 1, 256));
+    }
 
     private static DeadBackendSuite.Options DeadBackendOptions(Dictionary<string, string> options) => new(
         Duration: TimeSpan.FromSeconds(Int(options, "duration", 60, 5, 600)),

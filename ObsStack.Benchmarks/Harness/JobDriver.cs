@@ -25,17 +25,17 @@ internal sealed class JobDriver : IAsyncDisposable
     private string? _firstError;
     private long _baseline;
 
-    public JobDriver(HttpClient worker, LoopbackPeers peers, int queueCapacity)
+    public JobDriver(HttpClient worker, LoopbackPeers peers, int queueCapacity, int lane = 0)
     {
         _worker = worker;
-        _fetched = () => peers.TargetRequests;
+        _fetched = () => peers.TargetRequests(lane);
         _queueCapacity = queueCapacity;
 
         // Ids vary like the load generator's (1..999) so job.url differs between spans and log lines, as in real use.
         var random = new Random(42);
         _bodies = [.. Enumerable.Range(0, 32).Select(_ =>
         {
-            var urls = Enumerable.Range(0, BatchSize).Select(_ => "\"" + peers.TargetUrl(random.Next(1, 1000)) + "\"");
+            var urls = Enumerable.Range(0, BatchSize).Select(_ => "\"" + peers.TargetUrl(lane, random.Next(1, 1000)) + "\"");
             return Encoding.UTF8.GetBytes("{\"urls\":[" + string.Join(',', urls) + "]}");
         })];
     }

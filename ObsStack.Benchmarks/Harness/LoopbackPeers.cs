@@ -14,7 +14,8 @@ namespace ObsStack.Benchmarks.Harness;
 /// Everything the worker talks to during a benchmark, on one loopback port of the harness process, kept as cheap as
 /// Kestrel allows (one request delegate, no routing, no logging, no telemetry listeners):
 /// <list type="bullet">
-/// <item><c>GET /t/{anything}</c>: the job target, 200 with a 100-byte body (what the tests' <c>/ok</c> returns);</item>
+/// <item><c>GET /t{lane}/{anything}</c>: the job target, 200 with a 100-byte body (what the tests' <c>/ok</c> returns),
+/// counted per lane (0–3) so two workers measured side by side each know how many of their jobs were fetched;</item>
 /// <item><c>POST /v1/traces|logs|metrics</c>: an OTLP/HTTP sink that reads the protobuf body and discards it;</item>
 /// <item><c>POST /push.v1.PusherService/Push</c>: a Pyroscope push sink that reads the body and discards it.</item>
 /// </list>
@@ -22,19 +23,19 @@ namespace ObsStack.Benchmarks.Harness;
 /// </summary>
 internal sealed class LoopbackPeers : IAsyncDisposable
 {
-    public const string TargetPrefix = "/t/";
+    public const int Lanes = 4;
     public const string PyroscopePushPath = "/push.v1.PusherService/Push";
 
     private static readonly byte[] TargetBody = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"u8.ToArray();
 
     private readonly WebApplication _app;
-    private long _targetRequests;
+    private readonly long[] _targetRequests = new long[Lanes * 16]; // one cache line (16 longs apart) per lane
 
     private LoopbackPeers(WebApplication app) => _app = app;
 
     public Uri BaseAddress { get; private set; } = null!;
 
-    public long TargetRequests => Interlocked.Read(ref _targetRequests);
+    public long TargetRequests(int lane) => Interlocked.Read(ref _targetRequests[lane * 16]);
 
     public SinkCounter Traces { get; } = new("traces");
     public SinkCounter Logs { get; } = new("logs");
@@ -45,7 +46,7 @@ internal sealed class LoopbackPeers : IAsyncDisposable
 
     public Uri Otlp(string signal) => new(BaseAddress, "/v1/" + signal);
 
-    public string TargetUrl(int id) => $"{BaseAddress.GetLeftPart(UriPartial.Authority)}{TargetPrefix}{id}";
+    public string TargetUrl(int lane, int id) => $"{BaseAddress.GetLeftPart(UriPartial.Authority)}/t{lane}/{id}";
 
     public static async Task<LoopbackPeers> StartAsync()
     {
@@ -80,9 +81,9 @@ internal sealed class LoopbackPeers : IAsyncDisposable
     {
         var request = context.Request;
         var path = request.Path.Value ?? "";
-        if (HttpMethods.IsGet(request.Method) && path.StartsWith(TargetPrefix, StringComparison.Ordinal))
+        if (HttpMethods.IsGet(request.Method) && path.Length > 3 && path[1] == 't' && path[2] is >= '0' and < (char)('0' + Lanes) && path[3] == '/')
         {
-            Interlocked.Increment(ref _targetRequests);
+            Interlocked.Increment(ref _targetRequests[(path[2] - '0') * 16]);
             context.Response.ContentType = "text/plain";
             context.Response.ContentLength = TargetBody.Length;
             return context.Response.Body.WriteAsync(TargetBody).AsTask();

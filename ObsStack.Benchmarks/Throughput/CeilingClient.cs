@@ -40,7 +40,7 @@ internal static class CeilingClient
             {
                 try
                 {
-                    using var response = await client.GetAsync($"{baseUrl}{LoopbackPeers.TargetPrefix}{random.Next(1, 1000)}", HttpCompletionOption.ResponseHeadersRead, stop.Token);
+                    using var response = await client.GetAsync($"{baseUrl}/t0/{random.Next(1, 1000)}", HttpCompletionOption.ResponseHeadersRead, stop.Token);
                     await using var body = await response.Content.ReadAsStreamAsync(stop.Token);
                     while (await body.ReadAsync(buffer, stop.Token) > 0)
                     {

@@ -13,6 +13,25 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
 
     public bool IsCeiling => Name == Ceiling;
 
+    /// <summary>The worker's configuration for this scenario: the same pool for all, plus the scenario's own keys.</summary>
+    public Dictionary<string, string> WorkerSettings(LoopbackPeers peers, int workers, int queueCapacity)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["OTEL_SERVICE_NAME"] = "worker",
+            ["LoadGenerator__Enabled"] = "false",
+            ["WorkerPool__Workers"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Room for ten batches of 100: the driver can keep it from ever running dry.
+            ["WorkerPool__QueueCapacity"] = queueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in Settings(peers))
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
     /// <summary>
     /// "off" is the worker with no telemetry destination configured. AddServiceDefaults still does what it always
     /// does: the tracer provider samples and records spans (nothing exports them), the meter provider aggregates every

@@ -95,19 +95,7 @@ internal sealed class ThroughputSuite(ThroughputSuite.Options options)
 
     private async Task<Run> RunWorkerAsync(LoopbackPeers peers, Scenario scenario, int round)
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["OTEL_SERVICE_NAME"] = "worker",
-            ["LoadGenerator__Enabled"] = "false",
-            ["WorkerPool__Workers"] = options.Workers.ToString(Report.Invariant),
-            // Room for ten batches: the driver can keep it from ever running dry.
-            ["WorkerPool__QueueCapacity"] = options.QueueCapacity.ToString(Report.Invariant),
-        };
-        foreach (var (key, value) in scenario.Settings(peers))
-        {
-            settings[key] = value;
-        }
-
+        var settings = scenario.WorkerSettings(peers, options.Workers, options.QueueCapacity);
         await using var worker = await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60));
         var driver = new JobDriver(worker.Client, peers, options.QueueCapacity);
         var boundaries = new List<Boundary>();
