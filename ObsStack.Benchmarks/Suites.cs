@@ -1,6 +1,6 @@
 using System.Globalization;
 using ObsStack.Benchmarks.DeadBackend;
-using ObsStack.Benchmarks.Metrics;
+using ObsStack.Benchmarks.Micro;
 using ObsStack.Benchmarks.Throughput;
 
 namespace ObsStack.Benchmarks;
@@ -16,9 +16,10 @@ internal static class Suites
         Suites:
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~9 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
+          jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
           deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
           paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~4 min)
-          all          throughput, metrics, deadbackend, in that order
+          all          throughput, paired (off,full), metrics + jobstore, deadbackend, in that order (~25 min)
         Options (throughput, deadbackend):
           --rounds N        rounds of all scenarios (3)          --warmup S     warmup seconds per run (10)
           --windows N       measured windows per run (3)         --window S     seconds per window (10)
@@ -45,7 +46,10 @@ internal static class Suites
                 await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
                 return 0;
             case "metrics":
-                MetricsScrapeBenchmarks.Run(args[1..]);
+                MicroBenchmarks.Run([typeof(MetricsScrapeBenchmarks)], args[1..]);
+                return 0;
+            case "jobstore":
+                MicroBenchmarks.Run([typeof(JobStoreBenchmarks)], args[1..]);
                 return 0;
             case "deadbackend":
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
@@ -55,7 +59,8 @@ internal static class Suites
                 return 0;
             case "all":
                 await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
-                MetricsScrapeBenchmarks.Run([]);
+                await new PairedSuite(PairedOptions(options)).RunAsync();
+                MicroBenchmarks.Run([typeof(MetricsScrapeBenchmarks), typeof(JobStoreBenchmarks)], []);
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
             default:

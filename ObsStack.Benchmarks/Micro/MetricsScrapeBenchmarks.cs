@@ -1,10 +1,5 @@
 using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
-using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
-using BenchmarkDotNet.Running;
-using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,9 +8,8 @@ using ObsStack.Benchmarks.Harness;
 using ObsStack.ServiceDefaults.Metrics;
 using ObsStack.Worker;
 using ObsStack.Worker.Jobs;
-using BdnJob = BenchmarkDotNet.Jobs.Job;
 
-namespace ObsStack.Benchmarks.Metrics;
+namespace ObsStack.Benchmarks.Micro;
 
 /// <summary>
 /// <c>GET /metrics</c> minus HTTP: the real <see cref="PrometheusPullExporter.Scrape"/> (SDK collection + text
@@ -54,8 +48,8 @@ public class MetricsScrapeBenchmarks
     [Benchmark(Description = "PrometheusPullExporter.Scrape()")]
     public string Scrape() => _exporter.Scrape() ?? throw new InvalidOperationException("The meter provider is not running.");
 
-    /// <summary>Runs the benchmarks and first records the series count each parameter really produces.</summary>
-    public static void Run(string[] args)
+    /// <summary>The series count each parameter really produces, written next to the benchmark results.</summary>
+    public static void RecordShapes()
     {
         var report = new Report("metrics-shape");
         report.Line("# /metrics series per benchmark parameter");
@@ -69,14 +63,6 @@ public class MetricsScrapeBenchmarks
         }
 
         Console.WriteLine($"Saved: {report.Save()}");
-
-        // In-process: the out-of-process toolchain rebuilds this project in a generated one, which does not see
-        // -p:UseAspirePackages=false and would need the Aspire packages this feed lacks. For a single-threaded
-        // serializer benchmark in-process measurement is as accurate; it also keeps the command the same everywhere.
-        var config = ManualConfig.Create(DefaultConfig.Instance)
-            .AddJob(BdnJob.Default.WithToolchain(InProcessEmitToolchain.Instance))
-            .AddDiagnoser(MemoryDiagnoser.Default);
-        BenchmarkSwitcher.FromTypes([typeof(MetricsScrapeBenchmarks)]).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
     }
 
     private static (IHost Host, PrometheusPullExporter Exporter) Build(int routes)
