@@ -19,13 +19,20 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
     private readonly Lock _evictGate = new();
     private readonly int _capacity = options.Value.ResultCapacity;
 
-    public int Count => _jobs.Count;
+    // Kept by hand: ConcurrentDictionary.Count takes every bucket lock, too costly on each job's path.
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
 
     public void Add(Job job)
     {
-        _jobs[job.Id] = job;
-        _order.Enqueue(job.Id);
-        if (_jobs.Count > _capacity)
+        if (_jobs.TryAdd(job.Id, job))
+        {
+            Interlocked.Increment(ref _count);
+            _order.Enqueue(job.Id);
+        }
+
+        if (Volatile.Read(ref _count) > _capacity)
         {
             Evict();
         }
@@ -65,7 +72,13 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
     }
 
     /// <summary>Removes a job that was never accepted (its batch was refused after it was stored).</summary>
-    public void Remove(Guid id) => _jobs.TryRemove(id, out _);
+    public void Remove(Guid id)
+    {
+        if (_jobs.TryRemove(id, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
 
     private void Evict()
     {
@@ -73,7 +86,7 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
         {
             // Each unfinished job met is put back at the end; the bound on attempts keeps this O(excess + unfinished).
             var attempts = _order.Count;
-            while (_jobs.Count > _capacity && attempts-- > 0 && _order.TryDequeue(out var id))
+            while (Volatile.Read(ref _count) > _capacity && attempts-- > 0 && _order.TryDequeue(out var id))
             {
                 if (!_jobs.TryGetValue(id, out var job))
                 {
@@ -82,7 +95,7 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
 
                 if (job.State == JobState.Completed)
                 {
-                    _jobs.TryRemove(id, out _);
+                    Remove(id);
                 }
                 else
                 {
