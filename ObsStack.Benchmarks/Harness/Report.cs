@@ -34,13 +34,19 @@ internal sealed class Report(string suite)
     public static string Mb(double bytes) => (bytes / (1024 * 1024)).ToString("F1", Invariant);
 }
 
+/// <summary>Summary statistics over the finite values only: a window whose counter did not move yields NaN, not a sample.</summary>
 internal static class Stats
 {
-    public static double Mean(this IReadOnlyCollection<double> values) => values.Count == 0 ? double.NaN : values.Average();
+    public static double Mean(this IReadOnlyCollection<double> values)
+    {
+        values = Finite(values);
+        return values.Count == 0 ? double.NaN : values.Average();
+    }
 
     /// <summary>Sample standard deviation.</summary>
     public static double StdDev(this IReadOnlyCollection<double> values)
     {
+        values = Finite(values);
         if (values.Count < 2)
         {
             return double.NaN;
@@ -52,6 +58,7 @@ internal static class Stats
 
     public static double Median(this IReadOnlyCollection<double> values)
     {
+        values = Finite(values);
         if (values.Count == 0)
         {
             return double.NaN;
@@ -60,4 +67,6 @@ internal static class Stats
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
+
+    private static List<double> Finite(IEnumerable<double> values) => [.. values.Where(double.IsFinite)];
 }

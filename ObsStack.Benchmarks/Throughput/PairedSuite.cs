@@ -106,12 +106,14 @@ internal sealed class PairedSuite(PairedSuite.Options options)
 
         var cpu = windows.Select(w => w.Window.CpuRatio).ToList();
         var rate = windows.Select(w => w.Window.RateRatio).ToList();
-        var alloc = windows.Select(w => w.Window.CandidateAlloc / w.Window.BaselineAlloc).ToList();
+        // A window in which the allocation counter did not move in one of them (its value is refreshed lazily) says nothing.
+        var alloc = windows.Where(w => w.Window.BaselineAlloc > 0 && w.Window.CandidateAlloc > 0)
+            .Select(w => w.Window.CandidateAlloc / w.Window.BaselineAlloc).ToList();
         report.Line($"| {c} / {b} per window | median | mean ± sd | min – max | n |");
         report.Line("| --- | ---: | ---: | ---: | ---: |");
         report.Line($"| CPU per job | {Report.Ratio(cpu.Median())} | {Report.Ratio(cpu.Mean())} ± {Report.Ratio(cpu.StdDev())} | {Report.Ratio(cpu.Min())} – {Report.Ratio(cpu.Max())} | {cpu.Count} |");
         report.Line($"| jobs/s | {Report.Ratio(rate.Median())} | {Report.Ratio(rate.Mean())} ± {Report.Ratio(rate.StdDev())} | {Report.Ratio(rate.Min())} – {Report.Ratio(rate.Max())} | {rate.Count} |");
-        report.Line($"| allocated bytes per job | {Report.Ratio(alloc.Median())} | {Report.Ratio(alloc.Mean())} ± {Report.Ratio(alloc.StdDev())} | {Report.Ratio(alloc.Min())} – {Report.Ratio(alloc.Max())} | {alloc.Count} |");
+        report.Line($"| allocated bytes per job | {Report.Ratio(alloc.Median())} | {Report.Ratio(alloc.Mean())} ± {Report.Ratio(alloc.StdDev())} | {Report.Ratio(alloc.DefaultIfEmpty(double.NaN).Min())} – {Report.Ratio(alloc.DefaultIfEmpty(double.NaN).Max())} | {alloc.Count} |");
         report.Line();
         report.Line($"Absolute (medians): {b} {Report.F(windows.Select(w => w.Window.BaselineCpuMs * 1000).ToList().Median(), 1)} µs CPU/job, {Report.F(windows.Select(w => w.Window.BaselineAlloc / 1024).ToList().Median(), 2)} KB/job; " +
             $"{c} {Report.F(windows.Select(w => w.Window.CandidateCpuMs * 1000).ToList().Median(), 1)} µs CPU/job, {Report.F(windows.Select(w => w.Window.CandidateAlloc / 1024).ToList().Median(), 2)} KB/job; " +

@@ -202,7 +202,7 @@ internal sealed class ThroughputSuite(ThroughputSuite.Options options)
                 jobs / wall,
                 (b.SubjectCpu - a.SubjectCpu).TotalMilliseconds / jobs,
                 cores,
-                (b.AllocatedBytes - a.AllocatedBytes) / jobs,
+                b.AllocatedBytes > a.AllocatedBytes ? (b.AllocatedBytes - a.AllocatedBytes) / jobs : double.NaN,
                 (b.HarnessCpu - a.HarnessCpu).TotalMilliseconds * 1000 / jobs,
                 busy,
                 (b.GcCount - a.GcCount) / wall,
