@@ -21,6 +21,7 @@ public static partial class Extensions
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.ConfigureOpenTelemetry();
+        builder.AddContinuousProfiling();
         builder.AddDefaultHealthChecks();
         builder.AddServiceDiscoveryDefaults();
         return builder;

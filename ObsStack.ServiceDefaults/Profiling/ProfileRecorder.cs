@@ -1,0 +1,136 @@
+namespace ObsStack.ServiceDefaults.Profiling;
+
+/// <summary>A resolved stack frame: method name (namespace-qualified, without parameter list) and its module.</summary>
+internal readonly record struct Frame(string Function, string Module)
+{
+    /// <summary>Code the session could not name (native runtime helpers, ReadyToRun code first run after the session's rundown).</summary>
+    public static readonly Frame Unknown = new("[unknown]", "");
+}
+
+/// <summary>One aggregated pprof sample: a stack (leaf first), one value per sample type, and the root span id (0: none).</summary>
+internal readonly record struct ProfileSample(Frame[] Stack, long[] Values, long SpanNumber);
+
+/// <summary>Everything one profile of one type holds for one upload interval.</summary>
+internal sealed record ProfileSnapshot(
+    ProfileType Type,
+    DateTimeOffset Start,
+    TimeSpan Duration,
+    IReadOnlyList<ProfileSample> Samples);
+
+/// <summary>
+/// Sums samples by (stack, span) for the current interval. A session adds its totals when it ends; the profiler loop
+/// takes a snapshot once per interval and starts over, so memory is bounded by the distinct stacks of one interval.
+/// Stacks arrive interned (one array per distinct stack), so they are compared by reference.
+/// </summary>
+internal sealed class ProfileRecorder(ProfilingOptions options)
+{
+    /// <summary>
+    /// Distinct (stack, span) keys kept per profile per interval. Span labels multiply keys by the number of requests;
+    /// past this bound new spans' samples are still counted, only without their span label.
+    /// </summary>
+    internal const int MaxSpanKeys = 20_000;
+
+    private readonly Lock _gate = new();
+    private readonly ProfileType[] _types = EnabledTypes(options);
+    private Dictionary<(Frame[] Stack, long Span), long[]>[] _samples = NewTables(EnabledTypes(options).Length);
+
+    public IReadOnlyList<ProfileType> Types => _types;
+
+    public void AddCpu(Frame[] stack, long spanNumber, long nanoseconds) =>
+        Add(ProfileType.Cpu, stack, spanNumber, nanoseconds, 0);
+
+    public void AddAllocation(Frame[] stack, long bytes, long objects) =>
+        Add(ProfileType.Allocations, stack, 0, objects, bytes);
+
+    public void AddContention(Frame[] stack, long count, long nanoseconds) =>
+        Add(ProfileType.LockContention, stack, 0, count, nanoseconds);
+
+    /// <summary>
+    /// Everything recorded since the previous call, one snapshot per enabled type, and a fresh start.
+    /// <paramref name="scale"/> multiplies every value: duty cycling samples a fraction of the interval and scales up so
+    /// totals estimate the whole interval.
+    /// </summary>
+    public IReadOnlyList<ProfileSnapshot> TakeSnapshots(DateTimeOffset start, TimeSpan duration, double scale = 1.0)
+    {
+        Dictionary<(Frame[] Stack, long Span), long[]>[] taken;
+        lock (_gate)
+        {
+            taken = _samples;
+            _samples = NewTables(_types.Length);
+        }
+
+        var snapshots = new List<ProfileSnapshot>(_types.Length);
+        for (var i = 0; i < _types.Length; i++)
+        {
+            var samples = new List<ProfileSample>(taken[i].Count);
+            foreach (var ((stack, span), values) in taken[i])
+            {
+                if (scale != 1.0)
+                {
+                    for (var v = 0; v < values.Length; v++)
+                    {
+                        values[v] = (long)Math.Round(values[v] * scale);
+                    }
+                }
+
+                samples.Add(new ProfileSample(stack, values, span));
+            }
+
+            snapshots.Add(new ProfileSnapshot(_types[i], start, duration, samples));
+        }
+
+        return snapshots;
+    }
+
+    private void Add(ProfileType type, Frame[] stack, long spanNumber, long value0, long value1)
+    {
+        var index = Array.IndexOf(_types, type);
+        if (index < 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            var table = _samples[index];
+            if (spanNumber != 0 && table.Count >= MaxSpanKeys && !table.ContainsKey((stack, spanNumber)))
+            {
+                spanNumber = 0;
+            }
+
+            if (!table.TryGetValue((stack, spanNumber), out var values))
+            {
+                values = new long[type.SampleTypes.Count];
+                table[(stack, spanNumber)] = values;
+            }
+
+            values[0] += value0;
+            if (values.Length > 1)
+            {
+                values[1] += value1;
+            }
+        }
+    }
+
+    private static ProfileType[] EnabledTypes(ProfilingOptions options) =>
+    [
+        .. options.Cpu ? [ProfileType.Cpu] : Array.Empty<ProfileType>(),
+        .. options.Allocations ? [ProfileType.Allocations] : Array.Empty<ProfileType>(),
+        .. options.LockContention ? [ProfileType.LockContention] : Array.Empty<ProfileType>(),
+    ];
+
+    private static Dictionary<(Frame[] Stack, long Span), long[]>[] NewTables(int count) =>
+        Enumerable.Range(0, count).Select(_ => new Dictionary<(Frame[] Stack, long Span), long[]>(StackKeyComparer.Instance)).ToArray();
+
+    /// <summary>Stacks are interned by the session, so reference identity is content identity (and much cheaper).</summary>
+    private sealed class StackKeyComparer : IEqualityComparer<(Frame[] Stack, long Span)>
+    {
+        public static readonly StackKeyComparer Instance = new();
+
+        public bool Equals((Frame[] Stack, long Span) x, (Frame[] Stack, long Span) y) =>
+            ReferenceEquals(x.Stack, y.Stack) && x.Span == y.Span;
+
+        public int GetHashCode((Frame[] Stack, long Span) key) =>
+            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Stack), key.Span);
+    }
+}
