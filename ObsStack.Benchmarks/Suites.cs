@@ -12,17 +12,24 @@ namespace ObsStack.Benchmarks;
 /// </summary>
 internal static class Suites
 {
+    /// <summary>
+    /// Equal to the profiler's default upload interval: it samples 3 s of every 15 s, so a window of exactly one
+    /// interval always holds exactly one sampling burst, whatever its phase. Shorter windows would alternate between
+    /// windows with and without sampling.
+    /// </summary>
+    private const int DefaultWindowSeconds = 15;
+
     private const string Usage = """
         Suites:
-          throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~9 min)
+          throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
           deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
-          paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~4 min)
-          all          throughput, paired (off,full), metrics + jobstore, deadbackend, in that order (~25 min)
+          paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~6 min)
+          all          throughput, paired off,full and full,full+profiler, metrics + jobstore, deadbackend (~35 min)
         Options (throughput, deadbackend):
           --rounds N        rounds of all scenarios (3)          --warmup S     warmup seconds per run (10)
-          --windows N       measured windows per run (3)         --window S     seconds per window (10)
+          --windows N       measured windows per run (3)         --window S     seconds per window (15)
           --workers N       WorkerPool:Workers (4)               --duration S   deadbackend load seconds (60)
           --live            deadbackend: also run the same minute against live sinks, for comparison
           --pair a,b        paired: baseline,candidate (off,full); windows default to 6
@@ -59,7 +66,12 @@ internal static class Suites
                 return 0;
             case "all":
                 await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
-                await new PairedSuite(PairedOptions(options)).RunAsync();
+                await new PairedSuite(PairedOptions(options) with { Baseline = Scenario.Off, Candidate = Scenario.Full }).RunAsync();
+                if (Scenario.ProfilerInBuild)
+                {
+                    await new PairedSuite(PairedOptions(options) with { Baseline = Scenario.Full, Candidate = Scenario.FullProfiler }).RunAsync();
+                }
+
                 MicroBenchmarks.Run([typeof(MetricsScrapeBenchmarks), typeof(JobStoreBenchmarks)], []);
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
@@ -77,7 +89,7 @@ internal static class Suites
         Rounds: Int(options, "rounds", 3, 1, 20),
         Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
         Windows: Int(options, "windows", 3, 1, 20),
-        Window: TimeSpan.FromSeconds(Int(options, "window", 10, 1, 120)),
+        Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)),
         Workers: Int(options, "workers", 4, 1, 256));
 
     private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)
@@ -92,7 +104,7 @@ internal static class Suites
             Rounds: Int(options, "rounds", 3, 1, 20),
             Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
             Windows: Int(options, "windows", 6, 1, 60),
-            Window: TimeSpan.FromSeconds(Int(options, "window", 10, 1, 120)),
+            Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)),
             Workers: Int(options, "workers", 4, 1, 256));
     }
 

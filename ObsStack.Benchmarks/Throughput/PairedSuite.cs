@@ -26,6 +26,13 @@ internal sealed class PairedSuite(PairedSuite.Options options)
     public async Task RunAsync()
     {
         var report = new Report($"paired-{options.Baseline.Name}-{options.Candidate.Name}".Replace('+', '_'));
+        if ((options.Baseline.NeedsProfiler || options.Candidate.NeedsProfiler) && !Scenario.ProfilerInBuild)
+        {
+            report.Line($"# Paired: {options.Candidate.Name} vs {options.Baseline.Name}: not yet measured — this build's ObsStack.ServiceDefaults has no AddContinuousProfiling.");
+            Console.WriteLine($"Saved: {report.Save()}");
+            return;
+        }
+
         await using var peers = await LoopbackPeers.StartAsync();
         var windows = new List<(int Round, Window Window)>();
         var drops = new List<double>();
@@ -77,6 +84,11 @@ internal sealed class PairedSuite(PairedSuite.Options options)
 
             var last = await candidate.ScrapeAsync();
             drops.Add(last.Sum("telemetry_export_dropped_total") + last.Sum("profiler_uploads_dropped_total"));
+            if (options.Candidate.NeedsProfiler && last.Sum("profiler_uploads_total") == 0)
+            {
+                // Never report a profiler cost for a profiler that did not run.
+                throw new InvalidOperationException($"Round {round}: the {options.Candidate.Name} worker pushed no profile (profiler_uploads_total is 0); its numbers would not measure the profiler.");
+            }
         }
 
         Write(report, windows, drops);

@@ -21,7 +21,7 @@ internal sealed class ThroughputSuite(ThroughputSuite.Options options)
         int QueueCapacity = 1000)
     {
         public TimeSpan WarmupOrDefault => Warmup == default ? TimeSpan.FromSeconds(10) : Warmup;
-        public TimeSpan WindowOrDefault => Window == default ? TimeSpan.FromSeconds(10) : Window;
+        public TimeSpan WindowOrDefault => Window == default ? TimeSpan.FromSeconds(15) : Window;
     }
 
     private sealed record Boundary(
