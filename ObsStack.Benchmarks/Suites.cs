@@ -34,7 +34,8 @@ internal static class Suites
           --live            deadbackend: also run the same minute against live sinks, for comparison
           --pair a,b        paired: baseline,candidate (off,full); windows default to 6
           --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
-                            traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard
+                            traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard,
+                            full+profiler-cpuonly, full+profiler-1s
         """;
 
     public static async Task<int> RunAsync(string[] args)

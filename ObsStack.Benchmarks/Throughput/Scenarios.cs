@@ -67,6 +67,21 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
             peers => new(Otlp(peers, "traces", "logs", "metrics")) { [JobLogLevelKey] = "Warning" }),
         new("off-nospans", "off with sampling off (OTEL_TRACES_SAMPLER=always_off): no span is recorded",
             _ => new() { ["OTEL_TRACES_SAMPLER"] = "always_off" }),
+        new("full+profiler-cpuonly", "full+profiler with only the CPU profile (Telemetry:Profiles:Allocations and LockContention false)",
+            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            {
+                ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
+                ["Telemetry__Profiles__Allocations"] = "false",
+                ["Telemetry__Profiles__LockContention"] = "false",
+            },
+            NeedsProfiler: true),
+        new("full+profiler-1s", "full+profiler sampling 1 s of every 15 s instead of 3 s (Telemetry:Profiles:SamplingDuration=00:00:01)",
+            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            {
+                ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
+                ["Telemetry__Profiles__SamplingDuration"] = "00:00:01",
+            },
+            NeedsProfiler: true),
         new("full+dashboard", "full + OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf) → sink: two exporters per signal, as under Aspire",
             peers => new(Otlp(peers, "traces", "logs", "metrics"))
             {
