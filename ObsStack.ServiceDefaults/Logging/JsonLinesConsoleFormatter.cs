@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,9 @@ public sealed class JsonLinesConsoleFormatterOptions : ConsoleFormatterOptions;
 internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
 {
     public const string FormatterName = "obsstack-json";
+
+    private static readonly FrozenSet<string> FixedFields = FrozenSet.ToFrozenSet(
+        ["timestamp", "level", "category", "event_id", "message", "trace_id", "span_id", "trace_sampled", "exception"], StringComparer.Ordinal);
 
     private readonly IDisposable? _reload;
     private JsonLinesConsoleFormatterOptions _options;
@@ -59,23 +63,24 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
                 json.WriteBoolean("trace_sampled", activity.Recorded);
             }
 
-            // A key is written once: the first source wins (the record's own ids, then the message's values, then
-            // scopes, innermost last), so a scope repeating trace_id cannot make the line invalid for JSON parsers.
-            var written = new HashSet<string>(StringComparer.Ordinal) { "timestamp", "level", "category", "event_id", "message", "trace_id", "span_id", "trace_sampled", "exception" };
+            // A key is written once: the record's own fields first, then the message's values, then scopes (innermost
+            // last), so a scope repeating trace_id cannot make the line invalid for JSON parsers. The per-line set is
+            // only needed when scopes are written; otherwise the fixed field names are all there is to avoid.
+            var written = _options.IncludeScopes && scopeProvider is not null ? new HashSet<string>(FixedFields, StringComparer.Ordinal) : null;
             if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> values)
             {
                 foreach (var (key, value) in values)
                 {
-                    if (key != "{OriginalFormat}" && written.Add(key))
+                    if (key != "{OriginalFormat}" && !FixedFields.Contains(key) && (written is null || written.Add(key)))
                     {
                         WriteValue(json, key, value);
                     }
                 }
             }
 
-            if (_options.IncludeScopes && scopeProvider is not null)
+            if (written is not null)
             {
-                scopeProvider.ForEachScope(static (scope, state) =>
+                scopeProvider!.ForEachScope(static (scope, state) =>
                 {
                     if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
                     {
