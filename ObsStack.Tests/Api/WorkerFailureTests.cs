@@ -3,12 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.Api;
 
@@ -87,7 +84,7 @@ public sealed class WorkerFailureTests
     public async Task Worker_5xx_is_502_but_its_503_with_retry_after_passes_through()
     {
         await using var fake = await FakeWorker.StartAsync();
-        await using var api = new ApiApp(new Dictionary<string, string?> { ["services:worker:http:0"] = fake.Address.ToString() }).Start();
+        await using var api = new ApiApp(new Dictionary<string, string?> { ["services:worker:http:0"] = fake.BaseAddress.ToString() }).Start();
         using var client = api.Client();
 
         using var failed = await client.PostAsJsonAsync("/jobs", ValidJob);
@@ -152,33 +149,16 @@ public sealed class WorkerFailureTests
     }
 
     /// <summary>A worker that fails: POST /jobs answers 500, GET /jobs/{id} answers 503 "Shutting down" with Retry-After.</summary>
-    private sealed class FakeWorker(WebApplication app) : IAsyncDisposable
+    private static class FakeWorker
     {
-        public Uri Address { get; private set; } = null!;
-
-        public static async Task<FakeWorker> StartAsync()
+        public static Task<LoopbackServer> StartAsync() => LoopbackServer.StartAsync(app =>
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Logging.ClearProviders();
-            var app = builder.Build();
             app.MapPost("/jobs", () => Results.StatusCode(StatusCodes.Status500InternalServerError));
             app.MapGet("/jobs/{id}", (HttpResponse response) =>
             {
                 response.Headers.RetryAfter = "5";
                 return Results.Problem("The worker is shutting down.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Shutting down");
             });
-            await app.StartAsync();
-            return new FakeWorker(app)
-            {
-                Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()),
-            };
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
+        });
     }
 }

@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using ObsStack.Tests.Infrastructure.Otlp;
 
 namespace ObsStack.Tests.Infrastructure;
@@ -18,16 +13,15 @@ namespace ObsStack.Tests.Infrastructure;
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<ResourceSpans> _spans = new();
     private readonly ConcurrentQueue<ResourceLogs> _logs = new();
     private readonly ConcurrentQueue<ResourceMetrics> _metrics = new();
     private int _requests;
     private readonly ConcurrentDictionary<string, string> _lastHeaders = new(StringComparer.OrdinalIgnoreCase);
 
-    private OtlpReceiver(WebApplication app) => _app = app;
+    private LoopbackServer _server = null!;
 
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress => _server.BaseAddress;
 
     public Uri TracesEndpoint => new(BaseAddress, "/v1/traces");
     public Uri LogsEndpoint => new(BaseAddress, "/v1/logs");
@@ -43,19 +37,13 @@ public sealed class OtlpReceiver : IAsyncDisposable
 
     public static async Task<OtlpReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var receiver = new OtlpReceiver(app);
-
-        app.MapPost("/v1/traces", (HttpRequest r) => receiver.Receive(r, ExportTraceServiceRequest.Parser, m => receiver.Add(receiver._spans, m.ResourceSpans)));
-        app.MapPost("/v1/logs", (HttpRequest r) => receiver.Receive(r, ExportLogsServiceRequest.Parser, m => receiver.Add(receiver._logs, m.ResourceLogs)));
-        app.MapPost("/v1/metrics", (HttpRequest r) => receiver.Receive(r, ExportMetricsServiceRequest.Parser, m => receiver.Add(receiver._metrics, m.ResourceMetrics)));
-
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        receiver.BaseAddress = new Uri(address);
+        var receiver = new OtlpReceiver();
+        receiver._server = await LoopbackServer.StartAsync(app =>
+        {
+            app.MapPost("/v1/traces", (HttpRequest r) => receiver.Receive(r, ExportTraceServiceRequest.Parser, m => receiver.Add(receiver._spans, m.ResourceSpans)));
+            app.MapPost("/v1/logs", (HttpRequest r) => receiver.Receive(r, ExportLogsServiceRequest.Parser, m => receiver.Add(receiver._logs, m.ResourceLogs)));
+            app.MapPost("/v1/metrics", (HttpRequest r) => receiver.Receive(r, ExportMetricsServiceRequest.Parser, m => receiver.Add(receiver._metrics, m.ResourceMetrics)));
+        });
         return receiver;
     }
 
@@ -118,11 +106,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 public sealed record ReceivedSpan(string Service, string Scope, Span Span)

@@ -1,10 +1,5 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace ObsStack.Tests.Infrastructure;
 
@@ -14,15 +9,13 @@ namespace ObsStack.Tests.Infrastructure;
 /// </summary>
 public sealed class TargetServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private LoopbackServer _server = null!;
     private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _inFlight;
     private int _maxInFlight;
     private int _requests;
 
-    private TargetServer(WebApplication app) => _app = app;
-
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress => _server.BaseAddress;
     public int MaxInFlight => Volatile.Read(ref _maxInFlight);
     public int InFlight => Volatile.Read(ref _inFlight);
     public int Requests => Volatile.Read(ref _requests);
@@ -34,52 +27,46 @@ public sealed class TargetServer : IAsyncDisposable
 
     public static async Task<TargetServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var server = new TargetServer(app);
-
-        app.Use(async (context, next) =>
+        var server = new TargetServer();
+        server._server = await LoopbackServer.StartAsync(app =>
         {
-            Interlocked.Increment(ref server._requests);
-            var now = Interlocked.Increment(ref server._inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref server._maxInFlight)) && Interlocked.CompareExchange(ref server._maxInFlight, now, seen) != seen)
+            app.Use(async (context, next) =>
             {
-            }
+                Interlocked.Increment(ref server._requests);
+                var now = Interlocked.Increment(ref server._inFlight);
+                int seen;
+                while (now > (seen = Volatile.Read(ref server._maxInFlight)) && Interlocked.CompareExchange(ref server._maxInFlight, now, seen) != seen)
+                {
+                }
 
-            try
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref server._inFlight);
+                }
+            });
+            app.MapGet("/ok", () => Results.Text(new string('x', 100)));
+            app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
+            app.MapGet("/slow/{ms:int}", async (int ms, CancellationToken ct) =>
             {
-                await next(context);
-            }
-            finally
+                await Task.Delay(ms, ct);
+                return Results.Text("slow");
+            });
+            app.MapGet("/hold", async (CancellationToken ct) =>
             {
-                Interlocked.Decrement(ref server._inFlight);
-            }
+                await server._release.Task.WaitAsync(ct);
+                return Results.Text("released");
+            });
         });
-        app.MapGet("/ok", () => Results.Text(new string('x', 100)));
-        app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
-        app.MapGet("/slow/{ms:int}", async (int ms, CancellationToken ct) =>
-        {
-            await Task.Delay(ms, ct);
-            return Results.Text("slow");
-        });
-        app.MapGet("/hold", async (CancellationToken ct) =>
-        {
-            await server._release.Task.WaitAsync(ct);
-            return Results.Text("released");
-        });
-
-        await app.StartAsync();
-        server.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
         return server;
     }
 
     public async ValueTask DisposeAsync()
     {
         Release();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _server.DisposeAsync();
     }
 }

@@ -1,12 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.ServiceDefaults.Profiling;
 
@@ -19,12 +14,11 @@ internal sealed class PyroscopeReceiver : IAsyncDisposable
 {
     public const string PushPath = "/push.v1.PusherService/Push";
 
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedPush> _received = new();
+    private LoopbackServer _server = null!;
 
-    private PyroscopeReceiver(WebApplication app) => _app = app;
-
-    public string BaseAddress { get; private set; } = "";
+    /// <summary>The base URL as a user configures it, without a trailing slash (<c>http://127.0.0.1:41234</c>).</summary>
+    public string BaseAddress => _server.BaseAddress.GetLeftPart(UriPartial.Authority);
 
     public IReadOnlyCollection<ReceivedPush> Received => _received;
 
@@ -32,14 +26,8 @@ internal sealed class PyroscopeReceiver : IAsyncDisposable
 
     public static async Task<PyroscopeReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var receiver = new PyroscopeReceiver(app);
-        app.MapPost(PushPath, receiver.HandleAsync);
-        await app.StartAsync();
-        receiver.BaseAddress = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        var receiver = new PyroscopeReceiver();
+        receiver._server = await LoopbackServer.StartAsync(app => app.MapPost(PushPath, receiver.HandleAsync));
         return receiver;
     }
 
@@ -77,11 +65,7 @@ internal sealed class PyroscopeReceiver : IAsyncDisposable
         return Results.Bytes([], "application/proto");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 internal sealed record ReceivedPush(string? ContentType, string ConnectProtocolVersion, IReadOnlyList<PushedSeries> Series);
