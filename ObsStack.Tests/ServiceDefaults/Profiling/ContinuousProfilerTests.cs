@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.ServiceDefaults.Profiling;
 
@@ -122,7 +123,7 @@ public sealed class ContinuousProfilerTests
         };
         ActivitySource.AddActivityListener(tracer);
         using var probe = new EventPipeProbe();
-        Assert.True(await EventPipeProbe.WaitUntilAsync(() => probe.SessionIsOpen, s_deadline), "the profiler's session never opened");
+        await Poll.UntilAsync(() => probe.SessionIsOpen, "the profiler's session to open", s_deadline);
 
         // A thread burning CPU at the same time, outside any span: none of its samples may carry the span id.
         using var stopOutside = new CancellationTokenSource();
@@ -199,7 +200,7 @@ public sealed class ContinuousProfilerTests
         // A dead Pyroscope would show as requests waiting on it (connect timeouts are seconds); the bound leaves room
         // for scheduling stalls on a loaded two-core machine, which are not what this checks.
         Assert.True(slowest < TimeSpan.FromSeconds(3), $"a request took {slowest.TotalMilliseconds:0} ms while Pyroscope was down");
-        var warnings = app.Logs.Lines.Where(l => l.Level >= LogLevel.Warning && l.Message.Contains("Pyroscope")).ToList();
+        var warnings = app.Logs.Logs.Where(l => l.Level >= LogLevel.Warning && l.Message.Contains("Pyroscope")).ToList();
         Assert.Single(warnings);
         Assert.Contains("unreachable", warnings[0].Message);
     }
@@ -222,9 +223,9 @@ public sealed class ContinuousProfilerTests
         // The profiler is registered and ran to completion: from then on nothing of it can open a session, so "no
         // session now" is the whole answer and no waiting for luck is involved.
         var profiler = Assert.Single(app.App.Services.GetServices<IHostedService>().OfType<ContinuousProfiler>());
-        Assert.True(await EventPipeProbe.WaitUntilAsync(() => profiler.ExecuteTask?.IsCompleted == true, s_deadline), $"{why}: the profiler is still running");
+        await Poll.UntilAsync(() => profiler.ExecuteTask?.IsCompleted == true, $"{why}: the profiler to run to completion", s_deadline);
         Assert.False(probe.SessionIsOpen, $"{why}: an EventPipe session is open");
-        Assert.Contains(app.Logs.Lines, l => l.Message.Contains("Continuous profiling is off"));
+        Assert.Contains(app.Logs.Logs, l => l.Message.Contains("Continuous profiling is off"));
     }
 
     [Fact]
@@ -235,7 +236,7 @@ public sealed class ContinuousProfilerTests
         var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress));
         try
         {
-            Assert.True(await EventPipeProbe.WaitUntilAsync(() => probe.SessionIsOpen, s_deadline), "no session after start");
+            await Poll.UntilAsync(() => probe.SessionIsOpen, "a session after start", s_deadline);
         }
         finally
         {
@@ -255,7 +256,7 @@ public sealed class ContinuousProfilerTests
         var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress, interval: "00:10:00"));
         try
         {
-            Assert.True(await EventPipeProbe.WaitUntilAsync(() => probe.SessionIsOpen, s_deadline), "the profiler's session never opened");
+            await Poll.UntilAsync(() => probe.SessionIsOpen, "the profiler's session to open", s_deadline);
             // Called nowhere else, so compiled only now, while the session samples: its name must still resolve.
             FirstCalledWhileSampling(TimeSpan.FromMilliseconds(500));
             Assert.Empty(pyroscope.Received);
@@ -297,7 +298,7 @@ public sealed class ContinuousProfilerTests
     };
 
     private static string Cycles(ProfiledApp app) =>
-        string.Join(" | ", app.Logs.Lines.Where(l => l.Message.StartsWith("Profiler session")).Select(l => l.Message));
+        string.Join(" | ", app.Logs.Logs.Where(l => l.Message.StartsWith("Profiler session")).Select(l => l.Message));
 
     private static bool HasFrame(Pprof profile, string method) =>
         profile.Samples.Any(s => profile.Stack(s).Any(f => f.EndsWith(method)));

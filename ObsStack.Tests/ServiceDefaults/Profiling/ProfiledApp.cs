@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.ServiceDefaults.Profiling;
 
@@ -39,7 +40,7 @@ internal sealed class ProfiledApp : IAsyncDisposable
     private readonly MeterListener _meters = new();
     private readonly ConcurrentDictionary<string, long> _counters = new();
 
-    private ProfiledApp(WebApplication app, LogSink logs)
+    private ProfiledApp(WebApplication app, LogCapture logs)
     {
         App = app;
         Logs = logs;
@@ -57,7 +58,7 @@ internal sealed class ProfiledApp : IAsyncDisposable
 
     public WebApplication App { get; }
 
-    public LogSink Logs { get; }
+    public LogCapture Logs { get; }
 
     public string BaseAddress => App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
 
@@ -75,7 +76,7 @@ internal sealed class ProfiledApp : IAsyncDisposable
             ["OTEL_RESOURCE_ATTRIBUTES"] = $"service.version={ServiceVersion},deployment.environment.name={Environment},service.instance.id={InstanceId}",
         });
         builder.Configuration.AddInMemoryCollection(profileSettings.ToDictionary(kv => $"{ProfilingOptions.SectionName}:{kv.Key}", kv => kv.Value));
-        var logs = new LogSink();
+        var logs = new LogCapture();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
 
         builder.AddContinuousProfiling();
@@ -106,30 +107,6 @@ internal sealed class ProfiledApp : IAsyncDisposable
     }
 }
 
-/// <summary>Every log line the app writes, with level and category.</summary>
-internal sealed class LogSink : ILoggerProvider
-{
-    private readonly ConcurrentQueue<(string Category, LogLevel Level, string Message)> _lines = new();
-
-    public IReadOnlyCollection<(string Category, LogLevel Level, string Message)> Lines => _lines;
-
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(string category, ConcurrentQueue<(string, LogLevel, string)> lines) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue((category, logLevel, formatter(state, exception)));
-    }
-}
-
 /// <summary>
 /// Whether an EventPipe session is enabling the profiler's providers, as the runtime itself reports it: the CLR
 /// runtime provider's JIT keyword (which the profiler needs to name methods) and the profiler's own provider. Both are
@@ -150,21 +127,5 @@ internal sealed class EventPipeProbe : EventListener
         {
             _runtime = eventSource;
         }
-    }
-
-    public static async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return true;
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using ObsStack.ServiceDefaults.Profiling;
 using ObsStack.ServiceDefaults.Telemetry;
+using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.ServiceDefaults.Profiling;
 
@@ -20,7 +21,7 @@ public sealed class PyroscopeUploaderTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = services.GetRequiredService<IMeterFactory>();
         using var counters = new CounterSink(meterFactory);
-        var logs = new LogSink();
+        var logs = new LogCapture();
         var options = new ProfilingOptions { PyroscopeEndpoint = $"http://127.0.0.1:{ClosedPort()}", UploadInterval = TimeSpan.FromSeconds(1) };
         var uploader = new PyroscopeUploader(options, [ProfileType.Cpu, ProfileType.Allocations], s_identity,
             new ProfilingTelemetry(meterFactory), logs.CreateLogger("profiler"));
@@ -42,7 +43,7 @@ public sealed class PyroscopeUploaderTests
         Assert.Equal(offered, counters.Sum("profiler.uploads.dropped"));
         Assert.Equal(0, counters.Sum("profiler.uploads"));
         Assert.True(counters.Sum("profiler.uploads.dropped", "reason", "unreachable") >= 1, "at least one real attempt failed");
-        var warning = Assert.Single(logs.Lines, l => l.Level >= LogLevel.Warning);
+        var warning = Assert.Single(logs.Logs, l => l.Level >= LogLevel.Warning);
         Assert.Contains("unreachable", warning.Message);
     }
 
@@ -54,7 +55,7 @@ public sealed class PyroscopeUploaderTests
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meterFactory = services.GetRequiredService<IMeterFactory>();
         using var counters = new CounterSink(meterFactory);
-        var logs = new LogSink();
+        var logs = new LogCapture();
         var options = new ProfilingOptions { PyroscopeEndpoint = pyroscope.BaseAddress, UploadInterval = TimeSpan.FromSeconds(1) };
         await using var uploader = new PyroscopeUploader(options, [ProfileType.Cpu], s_identity, new ProfilingTelemetry(meterFactory), logs.CreateLogger("profiler"));
 
@@ -67,9 +68,9 @@ public sealed class PyroscopeUploaderTests
         await OfferUntil(uploader, () => counters.Sum("profiler.uploads") >= 1);
 
         Assert.Equal([42, 43], Assert.Single(pyroscope.Series.Take(1)).RawProfiles.Single());
-        Assert.Single(logs.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("unreachable") && l.Message.Contains("HTTP 503"));
-        Assert.Single(logs.Lines, l => l.Level == LogLevel.Information && l.Message.Contains("accepts profiles again"));
-        Assert.Equal(2, logs.Lines.Count);
+        Assert.Single(logs.Logs, l => l.Level == LogLevel.Warning && l.Message.Contains("unreachable") && l.Message.Contains("HTTP 503"));
+        Assert.Single(logs.Logs, l => l.Level == LogLevel.Information && l.Message.Contains("accepts profiles again"));
+        Assert.Equal(2, logs.Logs.Count);
     }
 
     private static async Task OfferUntil(PyroscopeUploader uploader, Func<bool> condition)
