@@ -24,9 +24,10 @@ internal static class Suites
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
+          logline      the per-job JSON console line through the formatter (BenchmarkDotNet, ~1 min)
           deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
           paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~6 min)
-          all          throughput, paired off,full and full,full+profiler, metrics + jobstore, deadbackend (~35 min)
+          all          throughput, paired off,full and full,full+profiler, metrics + jobstore + logline, deadbackend (~36 min)
         Options (throughput, deadbackend):
           --rounds N        rounds of all scenarios (3)          --warmup S     warmup seconds per run (10)
           --windows N       measured windows per run (3)         --window S     seconds per window (15)
@@ -59,6 +60,9 @@ internal static class Suites
             case "jobstore":
                 MicroBenchmarks.Run([typeof(JobStoreBenchmarks)], args[1..]);
                 return 0;
+            case "logline":
+                MicroBenchmarks.Run([typeof(LogLineBenchmarks)], args[1..]);
+                return 0;
             case "deadbackend":
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
@@ -73,7 +77,7 @@ internal static class Suites
                     await new PairedSuite(PairedOptions(options) with { Baseline = Scenario.Full, Candidate = Scenario.FullProfiler }).RunAsync();
                 }
 
-                MicroBenchmarks.Run([typeof(MetricsScrapeBenchmarks), typeof(JobStoreBenchmarks)], []);
+                MicroBenchmarks.Run([typeof(MetricsScrapeBenchmarks), typeof(JobStoreBenchmarks), typeof(LogLineBenchmarks)], []);
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
             default:

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Collections.Frozen;
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,6 +25,8 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
     private static readonly FrozenSet<string> FixedFields = FrozenSet.ToFrozenSet(
         ["timestamp", "level", "category", "event_id", "message", "trace_id", "span_id", "trace_sampled", "exception"], StringComparer.Ordinal);
 
+    [ThreadStatic] private static LineBuffer? t_line;
+
     private readonly IDisposable? _reload;
     private JsonLinesConsoleFormatterOptions _options;
 
@@ -42,69 +46,84 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
             return;
         }
 
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var json = new Utf8JsonWriter(buffer))
+        // ConsoleLogger calls this on the logging thread for every line: the UTF-8 buffer, the JSON writer and the char
+        // buffer are kept per thread instead of allocated per line (a fresh Utf8JsonWriter alone grows its output by
+        // 4 KiB). Taken off the thread while in use, so a value's ToString that logs cannot write into the same buffer.
+        var line = t_line ?? new LineBuffer();
+        t_line = null;
+        try
         {
-            json.WriteStartObject();
-            json.WriteString("timestamp", _options.UseUtcTimestamp ? DateTimeOffset.UtcNow : DateTimeOffset.Now);
-            json.WriteString("level", LevelName(logEntry.LogLevel));
-            json.WriteString("category", logEntry.Category);
-            if (logEntry.EventId.Id != 0)
-            {
-                json.WriteNumber("event_id", logEntry.EventId.Id);
-            }
+            WriteJson(line.Json, logEntry, message, scopeProvider);
+            line.WriteTo(textWriter);
+        }
+        finally
+        {
+            // One huge line (an exception with a deep stack) must not pin its buffers to the thread forever.
+            t_line = line.Reset() ? line : null;
+        }
+    }
 
-            json.WriteString("message", message);
-
-            if (Activity.Current is { } activity)
-            {
-                json.WriteString("trace_id", activity.TraceId.ToHexString());
-                json.WriteString("span_id", activity.SpanId.ToHexString());
-                json.WriteBoolean("trace_sampled", activity.Recorded);
-            }
-
-            // A key is written once: the record's own fields first, then the message's values, then scopes (innermost
-            // last), so a scope repeating trace_id cannot make the line invalid for JSON parsers. The per-line set is
-            // only needed when scopes are written; otherwise the fixed field names are all there is to avoid.
-            var written = _options.IncludeScopes && scopeProvider is not null ? new HashSet<string>(FixedFields, StringComparer.Ordinal) : null;
-            if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> values)
-            {
-                foreach (var (key, value) in values)
-                {
-                    if (key != "{OriginalFormat}" && !FixedFields.Contains(key) && (written is null || written.Add(key)))
-                    {
-                        WriteValue(json, key, value);
-                    }
-                }
-            }
-
-            if (written is not null)
-            {
-                scopeProvider!.ForEachScope(static (scope, state) =>
-                {
-                    if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
-                    {
-                        foreach (var (key, value) in pairs)
-                        {
-                            if (key != "{OriginalFormat}" && state.Written.Add(key))
-                            {
-                                WriteValue(state.Json, key, value);
-                            }
-                        }
-                    }
-                }, (Json: json, Written: written));
-            }
-
-            if (logEntry.Exception is { } exception)
-            {
-                json.WriteString("exception", exception.ToString());
-            }
-
-            json.WriteEndObject();
+    private void WriteJson<TState>(Utf8JsonWriter json, in LogEntry<TState> logEntry, string? message, IExternalScopeProvider? scopeProvider)
+    {
+        json.WriteStartObject();
+        json.WriteString("timestamp", _options.UseUtcTimestamp ? DateTimeOffset.UtcNow : DateTimeOffset.Now);
+        json.WriteString("level", LevelName(logEntry.LogLevel));
+        json.WriteString("category", logEntry.Category);
+        if (logEntry.EventId.Id != 0)
+        {
+            json.WriteNumber("event_id", logEntry.EventId.Id);
         }
 
-        textWriter.Write(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
-        textWriter.Write('\n');
+        json.WriteString("message", message);
+
+        if (Activity.Current is { } activity)
+        {
+            json.WriteString("trace_id", activity.TraceId.ToHexString());
+            json.WriteString("span_id", activity.SpanId.ToHexString());
+            json.WriteBoolean("trace_sampled", activity.Recorded);
+        }
+
+        // A key is written once: the record's own fields first, then the message's values, then scopes (innermost
+        // last), so a scope repeating trace_id cannot make the line invalid for JSON parsers. The per-line set is
+        // only needed when scopes are written; otherwise the fixed field names are all there is to avoid.
+        var written = _options.IncludeScopes && scopeProvider is not null ? new HashSet<string>(FixedFields, StringComparer.Ordinal) : null;
+        if (logEntry.State is IReadOnlyList<KeyValuePair<string, object?>> values)
+        {
+            // By index: the generated log states enumerate through an allocated iterator.
+            for (var i = 0; i < values.Count; i++)
+            {
+                var (key, value) = values[i];
+                if (key != "{OriginalFormat}" && !FixedFields.Contains(key) && (written is null || written.Add(key)))
+                {
+                    WriteValue(json, key, value);
+                }
+            }
+        }
+
+        if (written is not null)
+        {
+            scopeProvider!.ForEachScope(static (scope, state) =>
+            {
+                if (scope is IEnumerable<KeyValuePair<string, object?>> pairs)
+                {
+                    foreach (var (key, value) in pairs)
+                    {
+                        if (key != "{OriginalFormat}" && state.Written.Add(key))
+                        {
+                            WriteValue(state.Json, key, value);
+                        }
+                    }
+                }
+            }, (Json: json, Written: written));
+        }
+
+        if (logEntry.Exception is { } exception)
+        {
+            json.WriteString("exception", exception.ToString());
+        }
+
+        json.WriteEndObject();
+        json.Flush();
     }
 
     private static void WriteValue(Utf8JsonWriter json, string key, object? value)
@@ -118,8 +137,23 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
             case double d when double.IsFinite(d): json.WriteNumber(key, d); break;
             case float f when float.IsFinite(f): json.WriteNumber(key, f); break;
             case decimal m: json.WriteNumber(key, m); break;
-            case IFormattable formattable: json.WriteString(key, formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture)); break;
+            case ISpanFormattable formattable: WriteFormatted(json, key, formattable); break;
+            case IFormattable formattable: json.WriteString(key, formattable.ToString(null, CultureInfo.InvariantCulture)); break;
             default: json.WriteString(key, value.ToString()); break;
+        }
+    }
+
+    /// <summary>Guids, dates and the like formatted on the stack instead of into a string per value.</summary>
+    private static void WriteFormatted(Utf8JsonWriter json, string key, ISpanFormattable value)
+    {
+        Span<char> text = stackalloc char[64];
+        if (value.TryFormat(text, out var length, default, CultureInfo.InvariantCulture))
+        {
+            json.WriteString(key, text[..length]);
+        }
+        else
+        {
+            json.WriteString(key, value.ToString(null, CultureInfo.InvariantCulture));
         }
     }
 
@@ -133,4 +167,41 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
         LogLevel.Critical => "fatal",
         _ => "none",
     };
+
+    /// <summary>One thread's reusable line: the JSON as UTF-8, then as chars for the <see cref="TextWriter"/>.</summary>
+    private sealed class LineBuffer
+    {
+        /// <summary>Buffers that grew past this for one line are dropped after it, not kept for the thread's life.</summary>
+        private const int MaxRetainedBytes = 64 * 1024;
+
+        private readonly ArrayBufferWriter<byte> _bytes = new(1024);
+        private char[] _chars = new char[1024];
+
+        // No validation: WriteJson always writes one well-formed object; escaping is unchanged by this option.
+        public LineBuffer() => Json = new Utf8JsonWriter(_bytes, new JsonWriterOptions { SkipValidation = true });
+
+        public Utf8JsonWriter Json { get; }
+
+        /// <summary>The line and its newline in one write (UTF-8 never decodes to more chars than it has bytes).</summary>
+        public void WriteTo(TextWriter writer)
+        {
+            var bytes = _bytes.WrittenSpan;
+            if (_chars.Length < bytes.Length + 1)
+            {
+                _chars = new char[Math.Max(bytes.Length + 1, _chars.Length * 2)];
+            }
+
+            var length = Encoding.UTF8.GetChars(bytes, _chars);
+            _chars[length] = '\n';
+            writer.Write(_chars.AsSpan(0, length + 1));
+        }
+
+        /// <summary>Ready for the next line; false when this one made it too big to keep.</summary>
+        public bool Reset()
+        {
+            Json.Reset();
+            _bytes.ResetWrittenCount();
+            return _bytes.Capacity <= MaxRetainedBytes && _chars.Length <= MaxRetainedBytes;
+        }
+    }
 }

@@ -77,4 +77,70 @@ public sealed class JsonLinesConsoleFormatterTests
         Assert.Equal("r-1", json.GetProperty("request_id").GetString());
         Assert.Equal(1, json.EnumerateObject().Count(p => p.Name == "trace_id"));
     }
+
+    [Fact]
+    public void Lines_written_one_after_another_on_one_thread_share_nothing_whatever_their_size()
+    {
+        // The formatter reuses its buffers per thread: a huge line (beyond what is kept) and non-ASCII text must not
+        // leave anything behind in the next line.
+        var huge = new string('x', 100_000) + " grüße 日本";
+        var first = Write(huge, [("Size", huge.Length)], includeScopes: false);
+        var second = Write("small", [("Name", "ß")], includeScopes: false);
+        var third = Write("small again", [], includeScopes: false);
+
+        Assert.Equal(huge, first.GetProperty("message").GetString());
+        Assert.Equal("small", second.GetProperty("message").GetString());
+        Assert.Equal("ß", second.GetProperty("Name").GetString());
+        Assert.False(third.TryGetProperty("Name", out _));
+    }
+
+    [Fact]
+    public void Values_are_formatted_invariantly_whatever_the_current_culture()
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+        try
+        {
+            var id = Guid.CreateVersion7();
+            var at = new DateTimeOffset(2026, 11, 22, 10, 30, 0, TimeSpan.Zero);
+            var json = Write("values", [("JobId", id), ("At", at), ("Ratio", 0.25m), ("Url", new Uri("http://127.0.0.1:5000/a?b=1&c=2"))], includeScopes: false);
+
+            Assert.Equal(id.ToString(), json.GetProperty("JobId").GetString());
+            Assert.Equal(at.ToString(System.Globalization.CultureInfo.InvariantCulture), json.GetProperty("At").GetString());
+            Assert.Equal(0.25m, json.GetProperty("Ratio").GetDecimal());
+            Assert.Equal("http://127.0.0.1:5000/a?b=1&c=2", json.GetProperty("Url").GetString());
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
+    public void A_value_that_logs_while_it_is_formatted_does_not_corrupt_either_line()
+    {
+        using var formatter = new JsonLinesConsoleFormatter(new Monitor(new JsonLinesConsoleFormatterOptions()));
+        using var inner = new StringWriter();
+        var reentrant = new LoggingValue(() => formatter.Write(
+            new LogEntry<State>(LogLevel.Information, "Inner", default, new State("inner", "inner", [("Depth", 2)]), null, (s, _) => s.ToString()), null, inner));
+        using var outer = new StringWriter();
+
+        formatter.Write(new LogEntry<State>(LogLevel.Information, "Outer", default, new State("outer", "outer", [("Before", 1), ("Value", reentrant), ("After", 3)]), null, (s, _) => s.ToString()), null, outer);
+
+        var outerJson = JsonDocument.Parse(outer.ToString()).RootElement;
+        var innerJson = JsonDocument.Parse(inner.ToString()).RootElement;
+        Assert.Equal("outer", outerJson.GetProperty("message").GetString());
+        Assert.Equal("logged", outerJson.GetProperty("Value").GetString());
+        Assert.Equal(3, outerJson.GetProperty("After").GetInt32());
+        Assert.Equal(2, innerJson.GetProperty("Depth").GetInt32());
+    }
+
+    private sealed class LoggingValue(Action log)
+    {
+        public override string ToString()
+        {
+            log();
+            return "logged";
+        }
+    }
 }
