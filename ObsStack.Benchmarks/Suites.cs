@@ -13,7 +13,7 @@ namespace ObsStack.Benchmarks;
 internal static class Suites
 {
     /// <summary>
-    /// Equal to the profiler's default upload interval: it samples 3 s of every 15 s, so a window of exactly one
+    /// Equal to the profiler's default upload interval: it samples 1 s of every 15 s, so a window of exactly one
     /// interval always holds exactly one sampling burst, whatever its phase. Shorter windows would alternate between
     /// windows with and without sampling.
     /// </summary>
@@ -36,7 +36,7 @@ internal static class Suites
           --pair a,b        paired: baseline,candidate (off,full); windows default to 6
           --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
                             traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard,
-                            full+profiler-cpuonly, full+profiler-1s
+                            full+profiler-cpuonly, full+profiler-3s
         """;
 
     public static async Task<int> RunAsync(string[] args)

@@ -75,11 +75,11 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
                 ["Telemetry__Profiles__LockContention"] = "false",
             },
             NeedsProfiler: true),
-        new("full+profiler-1s", "full+profiler sampling 1 s of every 15 s instead of 3 s (Telemetry:Profiles:SamplingDuration=00:00:01)",
+        new("full+profiler-3s", "full+profiler sampling 3 s of every 15 s instead of 1 s (Telemetry:Profiles:SamplingDuration=00:00:03)",
             peers => new(Otlp(peers, "traces", "logs", "metrics"))
             {
                 ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
-                ["Telemetry__Profiles__SamplingDuration"] = "00:00:01",
+                ["Telemetry__Profiles__SamplingDuration"] = "00:00:03",
             },
             NeedsProfiler: true),
         new("full+dashboard", "full + OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf) → sink: two exporters per signal, as under Aspire",

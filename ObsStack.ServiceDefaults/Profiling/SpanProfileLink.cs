@@ -63,12 +63,15 @@ internal sealed class SpanProfileLink : IDisposable
             return;
         }
 
-        // Tag only what a session is sampling now: with duty cycling, a span started between sessions has no
-        // profile to link to.
-        if (ProfilingEventSource.Log.IsEnabled())
+        // Only while a session samples: with duty cycling, a span started between sessions has no profile to link
+        // to, and leaving the async local unset then also spares every execution-context switch of that request the
+        // change notification (what this link costs a request thread, and between sessions there is nothing to pay for).
+        if (!ProfilingEventSource.Log.IsEnabled())
         {
-            activity.SetTag(ProfileIdTag, activity.SpanId.ToHexString());
+            return;
         }
+
+        activity.SetTag(ProfileIdTag, activity.SpanId.ToHexString());
 
         // Same place and same execution context as Activity.Current, so the value flows exactly like it.
         s_root.Value = new RootSpan(ToSpanNumber(activity.SpanId), activity, s_root.Value);

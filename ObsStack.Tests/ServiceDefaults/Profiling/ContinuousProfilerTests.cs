@@ -171,6 +171,36 @@ public sealed class ContinuousProfilerTests
     }
 
     [Fact]
+    public void Between_sessions_a_root_span_is_neither_tagged_nor_tracked_on_its_thread()
+    {
+        // Duty cycling leaves most of each interval unsampled: a span started then has no profile to point at, and its
+        // request threads must not pay for timeline entries nobody reads.
+        using var link = new SpanProfileLink();
+        using var source = new ActivitySource("ObsStack.Tests.Profiling.Idle");
+        using var tracer = new ActivityListener
+        {
+            ShouldListenTo = s => s == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(tracer);
+        Assert.False(ProfilingEventSource.Log.IsEnabled());
+
+        object? tag = null;
+        var timeline = -1;
+        var thread = new Thread(() =>
+        {
+            using var root = source.StartActivity("request")!;
+            tag = root.GetTagItem(SpanProfileLink.ProfileIdTag);
+            timeline = ThreadTimeline.CurrentId;
+        });
+        thread.Start();
+        thread.Join();
+
+        Assert.Null(tag);
+        Assert.Equal(0, timeline);
+    }
+
+    [Fact]
     public async Task Pyroscope_down_service_keeps_serving_drops_are_counted_and_logged_once()
     {
         await using var app = await ProfiledApp.StartAsync(Settings($"http://127.0.0.1:{ClosedPort()}"));

@@ -29,7 +29,7 @@ public sealed class ProfilingOptionsTests
         Assert.True(options.Enabled);
         Assert.Null(options.PyroscopeEndpoint);
         Assert.Equal(TimeSpan.FromSeconds(15), options.UploadInterval);
-        Assert.Equal(TimeSpan.FromSeconds(3), options.SamplingDuration);
+        Assert.Equal(TimeSpan.FromSeconds(1), options.SamplingDuration);
         Assert.False(options.IsContinuous);
         Assert.True(options.Cpu);
         Assert.True(options.Allocations);
