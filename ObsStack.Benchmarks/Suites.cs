@@ -25,14 +25,17 @@ internal static class Suites
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
           logline      the per-job JSON console line through the formatter (BenchmarkDotNet, ~1 min)
+          idle         a worker doing nothing, per configuration: the profiler's fixed cost (~12 min)
           deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
           paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~6 min)
-          all          throughput, paired off,full and full,full+profiler, metrics + jobstore + logline, deadbackend (~36 min)
-        Options (throughput, deadbackend):
+          all          throughput, paired off,full and full,full+profiler, idle, metrics + jobstore + logline,
+                       deadbackend (~50 min)
+        Options (throughput, deadbackend, idle):
           --rounds N        rounds of all scenarios (3)          --warmup S     warmup seconds per run (10)
           --windows N       measured windows per run (3)         --window S     seconds per window (15)
           --workers N       WorkerPool:Workers (4)               --duration S   deadbackend load seconds (60)
           --live            deadbackend: also run the same minute against live sinks, for comparison
+          idle defaults: --rounds 2, --warmup 10 (settle after start), --window 45 (three upload intervals)
           --pair a,b        paired: baseline,candidate (off,full); windows default to 6
           --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
                             traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard,
@@ -63,6 +66,9 @@ internal static class Suites
             case "logline":
                 MicroBenchmarks.Run([typeof(LogLineBenchmarks)], args[1..]);
                 return 0;
+            case "idle":
+                await new IdleSuite(IdleOptions(options)).RunAsync();
+                return 0;
             case "deadbackend":
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
@@ -77,6 +83,7 @@ internal static class Suites
                     await new PairedSuite(PairedOptions(options) with { Baseline = Scenario.Full, Candidate = Scenario.FullProfiler }).RunAsync();
                 }
 
+                await new IdleSuite(IdleOptions(options)).RunAsync();
                 MicroBenchmarks.Run([typeof(MetricsScrapeBenchmarks), typeof(JobStoreBenchmarks), typeof(LogLineBenchmarks)], []);
                 await new DeadBackendSuite(DeadBackendOptions(options)).RunAsync();
                 return 0;
@@ -112,6 +119,11 @@ internal static class Suites
             Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)),
             Workers: Int(options, "workers", 4, 1, 256));
     }
+
+    private static IdleSuite.Options IdleOptions(Dictionary<string, string> options) => new(
+        Rounds: Int(options, "rounds", 2, 1, 20),
+        Settle: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
+        Window: TimeSpan.FromSeconds(Int(options, "window", 3 * DefaultWindowSeconds, 1, 600)));
 
     private static DeadBackendSuite.Options DeadBackendOptions(Dictionary<string, string> options) => new(
         Duration: TimeSpan.FromSeconds(Int(options, "duration", 60, 5, 600)),
