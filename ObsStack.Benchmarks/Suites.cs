@@ -35,11 +35,12 @@ internal static class Suites
           --windows N       measured windows per run (3)         --window S     seconds per window (15)
           --workers N       WorkerPool:Workers (4)               --duration S   deadbackend load seconds (60)
           --live            deadbackend: also run the same minute against live sinks, for comparison
-          idle defaults: --rounds 2, --warmup 10 (settle after start), --window 45 (three upload intervals)
+          idle defaults: --rounds 2, --warmup 10 (settle after start), --window 45 (three upload intervals),
+                         --scenarios off,full,full+profiler,full+profiler-3s,full+profiler-cpuonly,full+profiler-continuous
           --pair a,b        paired: baseline,candidate (off,full); windows default to 6
           --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
                             traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard,
-                            full+profiler-cpuonly, full+profiler-3s
+                            full+profiler-cpuonly, full+profiler-3s, full+profiler-continuous
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -121,8 +122,11 @@ internal static class Suites
     }
 
     private static IdleSuite.Options IdleOptions(Dictionary<string, string> options) => new(
+        Scenarios: options.TryGetValue("scenarios", out var names)
+            ? [.. names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Scenario.Parse)]
+            : IdleSuite.DefaultScenarios,
         Rounds: Int(options, "rounds", 2, 1, 20),
-        Settle: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
+        Settle: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 3600)),
         Window: TimeSpan.FromSeconds(Int(options, "window", 3 * DefaultWindowSeconds, 1, 600)));
 
     private static DeadBackendSuite.Options DeadBackendOptions(Dictionary<string, string> options) => new(

@@ -10,33 +10,33 @@ namespace ObsStack.Benchmarks.Throughput;
 /// </summary>
 internal sealed class IdleSuite(IdleSuite.Options options)
 {
-    public sealed record Options(int Rounds, TimeSpan Settle, TimeSpan Window);
+    public sealed record Options(IReadOnlyList<Scenario> Scenarios, int Rounds, TimeSpan Settle, TimeSpan Window);
 
-    private static readonly Scenario[] s_scenarios =
+    public static readonly Scenario[] DefaultScenarios =
     [
         Scenario.Off,
         Scenario.Full,
         Scenario.FullProfiler,
-        Scenario.Diagnostic.Single(s => s.Name == "full+profiler-3s"),
-        Scenario.Diagnostic.Single(s => s.Name == "full+profiler-cpuonly"),
-        new("full+profiler-continuous", "full+profiler sampling the whole interval (Telemetry:Profiles:SamplingDuration=00:00:15)",
-            peers => new(Scenario.FullProfiler.Settings(peers)) { ["Telemetry__Profiles__SamplingDuration"] = "00:00:15" },
-            NeedsProfiler: true),
+        Scenario.Parse("full+profiler-3s"),
+        Scenario.Parse("full+profiler-cpuonly"),
+        Scenario.Parse("full+profiler-continuous"),
     ];
+
+    private readonly IReadOnlyList<Scenario> _scenarios = options.Scenarios.Where(s => !s.IsCeiling).ToList();
 
     public async Task RunAsync()
     {
         var report = new Report("idle");
         await using var peers = await LoopbackPeers.StartAsync();
-        var cores = s_scenarios.ToDictionary(s => s.Name, _ => new List<double>());
-        var pushes = s_scenarios.ToDictionary(s => s.Name, _ => 0L);
+        var cores = _scenarios.ToDictionary(s => s.Name, _ => new List<double>());
+        var pushes = _scenarios.ToDictionary(s => s.Name, _ => 0L);
 
         for (var round = 0; round < options.Rounds; round++)
         {
             Console.WriteLine($"## round {round + 1}");
-            for (var i = 0; i < s_scenarios.Length; i++)
+            for (var i = 0; i < _scenarios.Count; i++)
             {
-                var scenario = s_scenarios[(i + round) % s_scenarios.Length];
+                var scenario = _scenarios[(i + round) % _scenarios.Count];
                 if (scenario.NeedsProfiler && !Scenario.ProfilerInBuild)
                 {
                     continue;
@@ -63,11 +63,11 @@ internal sealed class IdleSuite(IdleSuite.Options options)
         report.Line();
         report.Line("| scenario | worker CPU, % of one core: median (min – max) | vs full | profile pushes | n | meaning |");
         report.Line("| --- | ---: | ---: | ---: | ---: | --- |");
-        var full = cores[Scenario.Full.Name].Median();
-        foreach (var scenario in s_scenarios.Where(s => cores[s.Name].Count > 0))
+        var full = cores.TryGetValue(Scenario.Full.Name, out var fullValues) && fullValues.Count > 0 ? fullValues.Median() : double.NaN;
+        foreach (var scenario in _scenarios.Where(s => cores[s.Name].Count > 0))
         {
             var values = cores[scenario.Name];
-            var versusFull = scenario == Scenario.Full || scenario == Scenario.Off ? "" : $"+{Report.F((values.Median() - full) * 100, 2)} points";
+            var versusFull = scenario == Scenario.Full || scenario == Scenario.Off || double.IsNaN(full) ? "" : $"{(values.Median() - full) * 100:+0.00;-0.00} points";
             report.Line($"| {scenario.Name} | {Report.F(values.Median() * 100, 2)} ({Report.F(values.Min() * 100, 2)} – {Report.F(values.Max() * 100, 2)}) | {versusFull} | {pushes[scenario.Name]} | {values.Count} | {scenario.Meaning} |");
         }
 

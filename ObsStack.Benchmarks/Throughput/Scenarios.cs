@@ -82,6 +82,13 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
                 ["Telemetry__Profiles__SamplingDuration"] = "00:00:03",
             },
             NeedsProfiler: true),
+        new("full+profiler-continuous", "full+profiler sampling the whole interval (Telemetry:Profiles:SamplingDuration=00:00:15)",
+            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            {
+                ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
+                ["Telemetry__Profiles__SamplingDuration"] = "00:00:15",
+            },
+            NeedsProfiler: true),
         new("full+dashboard", "full + OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf) → sink: two exporters per signal, as under Aspire",
             peers => new(Otlp(peers, "traces", "logs", "metrics"))
             {
