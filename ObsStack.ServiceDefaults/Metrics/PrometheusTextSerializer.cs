@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -16,6 +17,12 @@ internal sealed class PrometheusTextSerializer
 
     private readonly StringBuilder _text = new(16 * 1024);
     private readonly HashSet<string> _families = new(StringComparer.Ordinal);
+
+    // Per scrape: a label key is translated once, not once per sample line that carries it.
+    private readonly Dictionary<string, string> _labelNames = new(StringComparer.Ordinal);
+
+    // One point's label block (k="v",...), written once per point and copied into each of its lines.
+    private readonly StringBuilder _labels = new(256);
 
     public override string ToString() => _text.ToString();
 
@@ -36,7 +43,7 @@ internal sealed class PrometheusTextSerializer
         }
 
         WriteHeader("target_info", "Target metadata", "gauge");
-        WriteSample("target_info", labels, extraName: null, extraValue: null, 1);
+        WriteSample("target_info", LabelBlock(labels), 1);
     }
 
     public void Write(Metric metric)
@@ -77,7 +84,7 @@ internal sealed class PrometheusTextSerializer
                 MetricType.LongGauge => point.GetGaugeLastValueLong(),
                 _ => point.GetGaugeLastValueDouble(),
             };
-            WriteSample(name, Labels(point), null, null, value);
+            WriteSample(name, LabelBlock(point.Tags), value);
         }
     }
 
@@ -86,31 +93,63 @@ internal sealed class PrometheusTextSerializer
         var name = PrometheusNaming.MetricName(metric.Name, metric.Unit, PrometheusNaming.Kind.Histogram);
         WriteHeader(name, metric.Description, "histogram");
 
+        var bucketName = name + "_bucket";
+        var sumName = name + "_sum";
+        var countName = name + "_count";
         foreach (ref readonly var point in metric.GetMetricPoints())
         {
-            var labels = Labels(point);
+            var labels = LabelBlock(point.Tags);
             long cumulative = 0;
             foreach (var bucket in point.GetHistogramBuckets())
             {
                 cumulative += bucket.BucketCount;
-                var le = double.IsPositiveInfinity(bucket.ExplicitBound) ? "+Inf" : FormatDouble(bucket.ExplicitBound);
-                WriteSample(name + "_bucket", labels, "le", le, cumulative);
+                WriteBucket(bucketName, labels, bucket.ExplicitBound, cumulative);
             }
 
-            WriteSample(name + "_sum", labels, null, null, point.GetHistogramSum());
-            WriteSample(name + "_count", labels, null, null, point.GetHistogramCount());
+            WriteSample(sumName, labels, point.GetHistogramSum());
+            WriteSample(countName, labels, point.GetHistogramCount());
         }
     }
 
-    private static List<KeyValuePair<string, object?>> Labels(in MetricPoint point)
+    /// <summary><c>k1="v1",k2="v2"</c> for one point (empty without labels), escaped and with translated names.</summary>
+    private string LabelBlock(ReadOnlyTagCollection tags)
     {
-        var labels = new List<KeyValuePair<string, object?>>(point.Tags.Count);
-        foreach (var tag in point.Tags)
+        _labels.Clear();
+        foreach (var (key, value) in tags)
         {
-            labels.Add(tag);
+            AppendLabel(key, value);
         }
 
-        return labels;
+        return _labels.ToString();
+    }
+
+    private string LabelBlock(List<KeyValuePair<string, object?>> labels)
+    {
+        _labels.Clear();
+        foreach (var (key, value) in labels)
+        {
+            AppendLabel(key, value);
+        }
+
+        return _labels.ToString();
+    }
+
+    private void AppendLabel(string key, object? value)
+    {
+        if (_labels.Length > 0)
+        {
+            _labels.Append(',');
+        }
+
+        if (!_labelNames.TryGetValue(key, out var labelName))
+        {
+            labelName = PrometheusNaming.LabelName(key);
+            _labelNames.Add(key, labelName);
+        }
+
+        _labels.Append(labelName).Append("=\"");
+        AppendEscaped(_labels, LabelValue(value), escapeQuotes: true);
+        _labels.Append('"');
     }
 
     private void WriteHeader(string name, string? help, string type)
@@ -123,47 +162,37 @@ internal sealed class PrometheusTextSerializer
         if (!string.IsNullOrEmpty(help))
         {
             _text.Append("# HELP ").Append(name).Append(' ');
-            AppendEscaped(help, escapeQuotes: false);
+            AppendEscaped(_text, help, escapeQuotes: false);
             _text.Append('\n');
         }
 
         _text.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
     }
 
-    private void WriteSample(string name, List<KeyValuePair<string, object?>> labels, string? extraName, string? extraValue, double value)
+    private void WriteSample(string name, string labels, double value)
     {
         _text.Append(name);
-        if (labels.Count > 0 || extraName is not null)
+        if (labels.Length > 0)
         {
-            _text.Append('{');
-            var first = true;
-            foreach (var (key, raw) in labels)
-            {
-                if (!first)
-                {
-                    _text.Append(',');
-                }
-
-                first = false;
-                _text.Append(PrometheusNaming.LabelName(key)).Append("=\"");
-                AppendEscaped(LabelValue(raw), escapeQuotes: true);
-                _text.Append('"');
-            }
-
-            if (extraName is not null)
-            {
-                if (!first)
-                {
-                    _text.Append(',');
-                }
-
-                _text.Append(extraName).Append("=\"").Append(extraValue).Append('"');
-            }
-
-            _text.Append('}');
+            _text.Append('{').Append(labels).Append('}');
         }
 
-        _text.Append(' ').Append(FormatDouble(value)).Append('\n');
+        _text.Append(' ');
+        AppendDouble(value);
+        _text.Append('\n');
+    }
+
+    private void WriteBucket(string name, string labels, double upperBound, long cumulativeCount)
+    {
+        _text.Append(name).Append('{');
+        if (labels.Length > 0)
+        {
+            _text.Append(labels).Append(',');
+        }
+
+        _text.Append("le=\"");
+        AppendDouble(upperBound);
+        _text.Append("\"} ").Append(cumulativeCount).Append('\n');
     }
 
     private static string LabelValue(object? value) => value switch
@@ -175,17 +204,31 @@ internal sealed class PrometheusTextSerializer
         _ => value.ToString() ?? "",
     };
 
-    private void AppendEscaped(string value, bool escapeQuotes)
+    private static void AppendEscaped(StringBuilder text, string value, bool escapeQuotes)
     {
         foreach (var c in value)
         {
             switch (c)
             {
-                case '\\': _text.Append(@"\\"); break;
-                case '\n': _text.Append(@"\n"); break;
-                case '"' when escapeQuotes: _text.Append("\\\""); break;
-                default: _text.Append(c); break;
+                case '\\': text.Append(@"\\"); break;
+                case '\n': text.Append(@"\n"); break;
+                case '"' when escapeQuotes: text.Append("\\\""); break;
+                default: text.Append(c); break;
             }
+        }
+    }
+
+    /// <summary><see cref="FormatDouble"/> without a string per number: samples are most of the text.</summary>
+    private void AppendDouble(double value)
+    {
+        Span<char> digits = stackalloc char[32];
+        if (double.IsFinite(value) && value.TryFormat(digits, out var length, "R", CultureInfo.InvariantCulture))
+        {
+            _text.Append(digits[..length]);
+        }
+        else
+        {
+            _text.Append(FormatDouble(value));
         }
     }
 
