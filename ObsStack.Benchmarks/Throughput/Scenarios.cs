@@ -49,7 +49,7 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
 
     public static readonly Scenario FullProfiler = new("full+profiler",
         "full + Telemetry:Profiles:PyroscopeEndpoint → loopback Pyroscope push sink (profiler defaults)",
-        peers => new(Otlp(peers, "traces", "logs", "metrics")) { ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers) },
+        peers => new(Full.Settings(peers)) { ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers) },
         NeedsProfiler: true);
 
     public static readonly Scenario CeilingLoop = new(Ceiling,
@@ -64,33 +64,30 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
         new("metrics", "off + Telemetry:Metrics:OtlpEndpoint only", peers => Otlp(peers, "metrics")),
         new("off-nojoblog", "off with the per-job log line filtered out (JobRunner at Warning)", _ => new() { [JobLogLevelKey] = "Warning" }),
         new("full-nojoblog", "full with the per-job log line filtered out (JobRunner at Warning)",
-            peers => new(Otlp(peers, "traces", "logs", "metrics")) { [JobLogLevelKey] = "Warning" }),
+            peers => new(Full.Settings(peers)) { [JobLogLevelKey] = "Warning" }),
         new("off-nospans", "off with sampling off (OTEL_TRACES_SAMPLER=always_off): no span is recorded",
             _ => new() { ["OTEL_TRACES_SAMPLER"] = "always_off" }),
         new("full+profiler-cpuonly", "full+profiler with only the CPU profile (Telemetry:Profiles:Allocations and LockContention false)",
-            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            peers => new(FullProfiler.Settings(peers))
             {
-                ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
                 ["Telemetry__Profiles__Allocations"] = "false",
                 ["Telemetry__Profiles__LockContention"] = "false",
             },
             NeedsProfiler: true),
         new("full+profiler-3s", "full+profiler sampling 3 s of every 15 s instead of 1 s (Telemetry:Profiles:SamplingDuration=00:00:03)",
-            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            peers => new(FullProfiler.Settings(peers))
             {
-                ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
                 ["Telemetry__Profiles__SamplingDuration"] = "00:00:03",
             },
             NeedsProfiler: true),
         new("full+profiler-continuous", "full+profiler sampling the whole interval (Telemetry:Profiles:SamplingDuration=00:00:15)",
-            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            peers => new(FullProfiler.Settings(peers))
             {
-                ["Telemetry__Profiles__PyroscopeEndpoint"] = BaseUrl(peers),
                 ["Telemetry__Profiles__SamplingDuration"] = "00:00:15",
             },
             NeedsProfiler: true),
         new("full+dashboard", "full + OTEL_EXPORTER_OTLP_ENDPOINT (http/protobuf) → sink: two exporters per signal, as under Aspire",
-            peers => new(Otlp(peers, "traces", "logs", "metrics"))
+            peers => new(Full.Settings(peers))
             {
                 ["OTEL_EXPORTER_OTLP_ENDPOINT"] = BaseUrl(peers),
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",

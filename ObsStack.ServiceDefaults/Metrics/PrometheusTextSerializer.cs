@@ -33,17 +33,22 @@ internal sealed class PrometheusTextSerializer
     /// </summary>
     public void WriteTargetInfo(Resource resource)
     {
-        var labels = resource.Attributes
-            .Where(a => a.Key is not ("service.name" or "service.instance.id" or "service.namespace"))
-            .Select(a => new KeyValuePair<string, object?>(a.Key, a.Value))
-            .ToList();
-        if (labels.Count == 0)
+        _labels.Clear();
+        foreach (var (key, value) in resource.Attributes)
+        {
+            if (key is not ("service.name" or "service.instance.id" or "service.namespace"))
+            {
+                AppendLabel(key, value);
+            }
+        }
+
+        if (_labels.Length == 0)
         {
             return;
         }
 
         WriteHeader("target_info", "Target metadata", "gauge");
-        WriteSample("target_info", LabelBlock(labels), 1);
+        WriteSample("target_info", _labels.ToString(), 1);
     }
 
     public void Write(Metric metric)
@@ -116,17 +121,6 @@ internal sealed class PrometheusTextSerializer
     {
         _labels.Clear();
         foreach (var (key, value) in tags)
-        {
-            AppendLabel(key, value);
-        }
-
-        return _labels.ToString();
-    }
-
-    private string LabelBlock(List<KeyValuePair<string, object?>> labels)
-    {
-        _labels.Clear();
-        foreach (var (key, value) in labels)
         {
             AppendLabel(key, value);
         }
