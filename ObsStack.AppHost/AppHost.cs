@@ -1,21 +1,28 @@
 var builder = DistributedApplication.CreateBuilder(args);
 
-// Generated on first run and kept in this project's user secrets (Parameters:grafana-password), never in the repo.
-var grafanaPassword = builder.AddParameter("grafana-password",
-    new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
+// The five backends run as containers. Without Docker or Podman they are listed as not started, saying why, and
+// worker and api run with their telemetry in the Aspire dashboard only (ObsStack:Containers = auto | on | off).
+TelemetryBackends? backends = null;
+if (builder.ContainerBackendsCanRun())
+{
+    // Generated on first run and kept in this project's user secrets (Parameters:grafana-password), never in the repo.
+    var grafanaPassword = builder.AddParameter("grafana-password",
+        new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
 
-var prometheus = builder.AddPrometheus("prometheus");
-var loki = builder.AddLoki("loki");
-var tempo = builder.AddTempo("tempo", remoteWriteTo: prometheus);
-var pyroscope = builder.AddPyroscope("pyroscope");
-var backends = new TelemetryBackends(prometheus, loki, tempo, pyroscope);
+    var prometheus = builder.AddPrometheus("prometheus");
+    var loki = builder.AddLoki("loki");
+    var tempo = builder.AddTempo("tempo", remoteWriteTo: prometheus);
+    var pyroscope = builder.AddPyroscope("pyroscope");
+    backends = new TelemetryBackends(prometheus, loki, tempo, pyroscope);
 
-builder.AddGrafana("grafana", grafanaPassword, backends)
-    .WithGrafanaDashboardLink("obsstack-overview", "Overview")
-    .WithGrafanaDashboardLink("obsstack-worker-pool", "Worker pool")
-    .WithGrafanaDashboardLink("obsstack-api", "API")
-    .WithGrafanaDashboardLink("obsstack-dotnet-runtime", ".NET runtime");
+    builder.AddGrafana("grafana", grafanaPassword, backends)
+        .WithGrafanaDashboardLink("obsstack-overview", "Overview")
+        .WithGrafanaDashboardLink("obsstack-worker-pool", "Worker pool")
+        .WithGrafanaDashboardLink("obsstack-api", "API")
+        .WithGrafanaDashboardLink("obsstack-dotnet-runtime", ".NET runtime");
+}
 
+// Telemetry is optional by design: the services push to the backends but never wait for them.
 var api = builder.AddProject<Projects.ObsStack_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")

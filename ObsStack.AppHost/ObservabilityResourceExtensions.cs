@@ -137,24 +137,23 @@ public static class ObservabilityResourceExtensions
 
     /// <summary>
     /// Points a service's telemetry at the backends through the ObsStack.ServiceDefaults configuration keys
-    /// (<c>Telemetry:Traces|Logs|Metrics:OtlpEndpoint</c>, <c>Telemetry:Profiles:PyroscopeEndpoint</c>) and starts
-    /// the service once the backends are ready, so its first telemetry is not lost.
+    /// (<c>Telemetry:Traces|Logs|Metrics:OtlpEndpoint</c>, <c>Telemetry:Profiles:PyroscopeEndpoint</c>); with no
+    /// backends (no container runtime) the service keeps only the Aspire dashboard's OTLP endpoint. The service does not
+    /// wait for them: telemetry is optional, and a backend that is not up yet costs dropped, counted batches.
     /// </summary>
     public static IResourceBuilder<T> WithTelemetryBackends<T>(
-        this IResourceBuilder<T> service, TelemetryBackends backends)
-        where T : IResourceWithEnvironment, IResourceWithWaitSupport =>
-        service
-            .WithEnvironment("Telemetry__Traces__OtlpEndpoint",
-                ReferenceExpression.Create($"{backends.Tempo.GetEndpoint("otlp-http")}/v1/traces"))
-            .WithEnvironment("Telemetry__Logs__OtlpEndpoint",
-                ReferenceExpression.Create($"{backends.Loki.GetEndpoint("http")}/otlp/v1/logs"))
-            .WithEnvironment("Telemetry__Metrics__OtlpEndpoint",
-                ReferenceExpression.Create($"{backends.Prometheus.GetEndpoint("http")}/api/v1/otlp/v1/metrics"))
-            .WithEnvironment("Telemetry__Profiles__PyroscopeEndpoint", backends.Pyroscope.GetEndpoint("http"))
-            .WaitFor(backends.Prometheus)
-            .WaitFor(backends.Loki)
-            .WaitFor(backends.Tempo)
-            .WaitFor(backends.Pyroscope);
+        this IResourceBuilder<T> service, TelemetryBackends? backends)
+        where T : IResourceWithEnvironment =>
+        backends is null
+            ? service
+            : service
+                .WithEnvironment("Telemetry__Traces__OtlpEndpoint",
+                    ReferenceExpression.Create($"{backends.Tempo.GetEndpoint("otlp-http")}/v1/traces"))
+                .WithEnvironment("Telemetry__Logs__OtlpEndpoint",
+                    ReferenceExpression.Create($"{backends.Loki.GetEndpoint("http")}/otlp/v1/logs"))
+                .WithEnvironment("Telemetry__Metrics__OtlpEndpoint",
+                    ReferenceExpression.Create($"{backends.Prometheus.GetEndpoint("http")}/api/v1/otlp/v1/metrics"))
+                .WithEnvironment("Telemetry__Profiles__PyroscopeEndpoint", backends.Pyroscope.GetEndpoint("http"));
 
     // Named after the AppHost and resource (e.g. obsstack.apphost-<hash>-prometheus-data), so it survives restarts
     // and does not collide with another AppHost's volumes.

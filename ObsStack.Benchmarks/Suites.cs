@@ -8,7 +8,7 @@ namespace ObsStack.Benchmarks;
 /// <summary>
 /// The suites, each runnable alone. Everything talks only to 127.0.0.1, is bounded in count and time, and stops by
 /// itself. Usage (from the repository root):
-/// <code>dotnet run -c Release --project ObsStack.Benchmarks -p:UseAspirePackages=false -- &lt;suite&gt; [options]</code>
+/// <code>dotnet run -c Release --project ObsStack.Benchmarks -- &lt;suite&gt; [options]</code>
 /// </summary>
 internal static class Suites
 {

@@ -5,16 +5,14 @@ namespace Microsoft.Extensions.Hosting;
 public static partial class Extensions
 {
     /// <summary>
-    /// Peer discovery for <c>http://worker</c>-style URLs. With Aspire packages, Microsoft.Extensions.ServiceDiscovery
-    /// resolves them; without (UseAspirePackages=false), <see cref="ObsStack.ServiceDefaults.Discovery.ServiceEndpoints"/>
-    /// reads the same <c>services__{name}__{scheme}__{i}</c> configuration Aspire injects.
+    /// Peer discovery for <c>https+http://worker</c>-style URLs through Microsoft.Extensions.ServiceDiscovery: it
+    /// resolves them from the <c>services__{name}__{scheme}__{i}</c> configuration that Aspire's
+    /// <c>WithReference</c> injects, or that a developer sets by hand to run the services without the AppHost.
     /// </summary>
     public static TBuilder AddServiceDiscoveryDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-#if ASPIRE
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());
-#endif
         return builder;
     }
 }

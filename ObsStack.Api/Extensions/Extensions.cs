@@ -88,16 +88,11 @@ internal static class Extensions
 
     /// <summary>
     /// Null when the worker is not wired (the job endpoints then say which key to set). Wired means the
-    /// <c>services:worker:*</c> configuration Aspire's WithReference(worker) injects; with Aspire packages the client
-    /// asks service discovery for the worker by name, without them it uses that address directly.
+    /// <c>services:worker:*</c> configuration Aspire's WithReference(worker) injects; the client then asks service
+    /// discovery for the worker by name, https preferred, as under the AppHost.
     /// </summary>
-    private static Uri? WorkerAddress(IConfiguration configuration)
-    {
-        var configured = ServiceEndpoints.Resolve(configuration, WorkerClient.ServiceName);
-#if ASPIRE
-        return configured is null ? null : new Uri($"https+http://{WorkerClient.ServiceName}");
-#else
-        return configured;
-#endif
-    }
+    private static Uri? WorkerAddress(IConfiguration configuration) =>
+        ServiceEndpoints.Resolve(configuration, WorkerClient.ServiceName) is null
+            ? null
+            : new Uri($"https+http://{WorkerClient.ServiceName}");
 }

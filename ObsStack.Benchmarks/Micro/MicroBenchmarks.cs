@@ -16,9 +16,9 @@ internal static class MicroBenchmarks
             MetricsScrapeBenchmarks.RecordShapes();
         }
 
-        // In-process: the out-of-process toolchain rebuilds this project inside a generated one, which does not see
-        // -p:UseAspirePackages=false and would need the Aspire packages some feeds lack. For these single-threaded
-        // benchmarks in-process measurement is as accurate, and the command stays the same on every feed.
+        // In-process: the out-of-process toolchain rebuilds this project inside a generated one for every run, which
+        // costs minutes on a two-core machine; for these single-threaded benchmarks in-process measurement is as
+        // accurate.
         var config = ManualConfig.Create(DefaultConfig.Instance)
             .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance))
             .AddDiagnoser(MemoryDiagnoser.Default)

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Configuration;
 
 namespace ObsStack.Tests.AppHost;
 
@@ -36,8 +37,10 @@ public sealed class AppHostEndToEndTests
     [SkippableFact]
     public async Task The_four_signals_reach_their_backends_and_Grafana_is_provisioned()
     {
-        var unavailable = await ContainerRuntime.WhyUnavailableAsync();
-        Skip.If(unavailable is not null, unavailable);
+        var unavailable = ContainerBackends.WhyNoContainerRuntime(
+            new ConfigurationBuilder().AddEnvironmentVariables().Build());
+        Skip.If(unavailable is not null,
+            $"The five backend containers cannot run here: {unavailable}. Start Docker or Podman to run this test.");
 
         using var cancellation = new CancellationTokenSource(StartTimeout + 4 * SignalTimeout);
         var cancellationToken = cancellation.Token;

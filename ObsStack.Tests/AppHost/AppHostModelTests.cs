@@ -100,13 +100,60 @@ public sealed class AppHostModelTests
     [Theory]
     [InlineData("worker")]
     [InlineData("api")]
-    public async Task Service_starts_only_after_the_backends_it_pushes_to(string service)
+    public async Task Service_never_waits_for_a_telemetry_backend(string service)
     {
         await using var appHost = await CreateAppHostAsync();
 
         var waitsFor = WaitsFor(appHost, service);
 
-        Assert.Superset(new HashSet<string> { "prometheus", "loki", "tempo", "pyroscope" }, waitsFor);
+        Assert.Empty(waitsFor.Intersect(Backends));
+    }
+
+    [Fact]
+    public async Task Grafana_waits_for_its_four_data_sources()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        Assert.Equal(new HashSet<string> { "prometheus", "loki", "tempo", "pyroscope" }, WaitsFor(appHost, "grafana"));
+    }
+
+    [Fact]
+    public async Task Without_containers_the_backends_are_listed_as_not_started_with_the_reason()
+    {
+        await using var appHost = await CreateAppHostAsync("off");
+
+        foreach (var name in Backends)
+        {
+            var resource = Resource(appHost, name);
+            Assert.IsNotType<ContainerResource>(resource);
+            var snapshot = Assert.Single(resource.Annotations.OfType<ResourceSnapshotAnnotation>()).InitialSnapshot;
+            Assert.Equal("Not started: needs Docker or Podman", snapshot.State?.Text);
+            Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}" == "ObsStack:Containers is 'off'");
+        }
+
+        Assert.DoesNotContain(appHost.Resources, r => r.Name == "grafana-password");
+    }
+
+    [Theory]
+    [InlineData("worker")]
+    [InlineData("api")]
+    public async Task Without_containers_a_service_has_no_backend_destination_and_waits_for_none(string service)
+    {
+        await using var appHost = await CreateAppHostAsync("off");
+
+        var environment = await EnvironmentAsync(appHost, service);
+
+        Assert.DoesNotContain(environment.Keys, key => key.StartsWith("Telemetry__", StringComparison.Ordinal));
+        Assert.Empty(WaitsFor(appHost, service).Intersect(Backends));
+    }
+
+    [Fact]
+    public async Task An_unknown_containers_mode_stops_the_AppHost_naming_the_key()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => CreateAppHostAsync("sometimes"));
+
+        Assert.Contains("ObsStack:Containers is 'sometimes'; use 'auto' (the default), 'on' or 'off'.",
+            error.ToString());
     }
 
     [Fact]
@@ -203,8 +250,10 @@ public sealed class AppHostModelTests
         }
     }
 
-    private static Task<IDistributedApplicationTestingBuilder> CreateAppHostAsync() =>
-        DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>();
+    /// <summary>The model as a machine with a container runtime builds it (<c>on</c>), or as one without (<c>off</c>).</summary>
+    private static Task<IDistributedApplicationTestingBuilder> CreateAppHostAsync(string containers = "on") =>
+        DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
+            [$"--{ContainerBackends.ModeKey}={containers}"]);
 
     private static IResource Resource(IDistributedApplicationTestingBuilder appHost, string name) =>
         Assert.Single(appHost.Resources, r => r.Name == name);

@@ -127,6 +127,8 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         Assert.Equal("canceled", outcomes[3].Result!.Status);
         Assert.Null(outcomes[2].Result!.WorkerId);
         Assert.InRange(stopwatch.Elapsed, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(8));
+        // The summary counts every queued job canceled, whether a worker's loop or the final drain recorded it.
+        Assert.Contains(worker.Logs.Logs, l => l.Message == "Worker pool stopped; 2 queued jobs were canceled before they started");
 
         // Intake is closed once shutdown began.
         var late = intake.Submit([_target.Url("/ok")]);

@@ -13,7 +13,13 @@ public sealed partial class WorkerPool(
     IOptions<WorkerPoolOptions> options,
     ILogger<WorkerPool> logger) : BackgroundService
 {
+    // Never disposed: it has no timer and no linked parents, so disposing frees nothing, and the host may dispose this
+    // service while a second, concurrent StopAsync (Run's own, next to the caller's) still cancels it: that raced into
+    // ObjectDisposedException (WorkerPoolTests.Shutdown_finishes_in_flight_jobs_cancels_the_rest_and_records_every_outcome).
     private readonly CancellationTokenSource _abortInFlight = new();
+    private readonly Lock _stopLock = new();
+    private Task? _stopping;
+    private int _notStarted;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -33,7 +39,7 @@ public sealed partial class WorkerPool(
                 if (stoppingToken.IsCancellationRequested)
                 {
                     // ReadAllAsync keeps yielding buffered items after cancellation; shutdown starts no new job.
-                    runner.RecordNotStarted(job);
+                    RecordNotStarted(job);
                     continue;
                 }
 
@@ -46,7 +52,22 @@ public sealed partial class WorkerPool(
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the shutdown once, however many callers ask (the host's <c>Run</c> and an explicit <c>StopAsync</c> both
+    /// do); every caller waits for that one shutdown, or for its own token.
+    /// </summary>
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task stopping;
+        lock (_stopLock)
+        {
+            stopping = _stopping ??= StopOnceAsync(cancellationToken);
+        }
+
+        return stopping.WaitAsync(cancellationToken);
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         queue.Close();
         var grace = options.Value.ShutdownGracePeriod;
@@ -65,20 +86,18 @@ public sealed partial class WorkerPool(
             await running.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        var notStarted = 0;
         while (queue.Reader.TryRead(out var job))
         {
-            runner.RecordNotStarted(job);
-            notStarted++;
+            RecordNotStarted(job);
         }
 
-        LogStopped(notStarted);
+        LogStopped(Volatile.Read(ref _notStarted));
     }
 
-    public override void Dispose()
+    private void RecordNotStarted(Job job)
     {
-        _abortInFlight.Dispose();
-        base.Dispose();
+        runner.RecordNotStarted(job);
+        Interlocked.Increment(ref _notStarted);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Workers} workers, queue capacity {QueueCapacity}")]

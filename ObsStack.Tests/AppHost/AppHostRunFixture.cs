@@ -1,0 +1,78 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using ObsStack.Tests.Infrastructure;
+
+namespace ObsStack.Tests.AppHost;
+
+/// <summary>
+/// The real AppHost, run once for the collection through Aspire.Hosting.Testing: DCP starts worker and api as
+/// processes, as F5 does, with the container backends off (what a machine without Docker or Podman gets, forced so
+/// the run is the same on every machine). The services' backend destinations point at an OTLP receiver on loopback,
+/// so the test sees what Tempo, Loki and Prometheus would receive.
+/// </summary>
+public sealed class AppHostRunFixture : IAsyncLifetime
+{
+    // Room for DCP's first start and two `dotnet` processes on a loaded two-core machine.
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+
+    private OtlpReceiver? _receiver;
+    private DistributedApplication? _app;
+
+    public OtlpReceiver Receiver => _receiver ?? throw new InvalidOperationException("The fixture has not started.");
+
+    public DistributedApplication App => _app ?? throw new InvalidOperationException("The fixture has not started.");
+
+    public async Task InitializeAsync()
+    {
+        _receiver = await OtlpReceiver.StartAsync();
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
+            [$"--{ContainerBackends.ModeKey}=off"], timeout.Token);
+
+        foreach (var service in appHost.Resources.OfType<ProjectResource>())
+        {
+            appHost.CreateResourceBuilder(service)
+                .WithEnvironment("Telemetry__Traces__OtlpEndpoint", _receiver.TracesEndpoint.ToString())
+                .WithEnvironment("Telemetry__Logs__OtlpEndpoint", _receiver.LogsEndpoint.ToString())
+                .WithEnvironment("Telemetry__Metrics__OtlpEndpoint", _receiver.MetricsEndpoint.ToString())
+                .WithEnvironment("Telemetry__Metrics__ExportInterval", "00:00:01")
+                .WithEnvironment("Telemetry__Export__ScheduledDelay", "00:00:00.500");
+        }
+
+        _app = await appHost.BuildAsync(timeout.Token);
+        await _app.StartAsync(timeout.Token);
+        foreach (var service in new[] { "api", "worker" })
+        {
+            try
+            {
+                await _app.ResourceNotifications.WaitForResourceHealthyAsync(service, timeout.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                throw new TimeoutException(
+                    $"{service} was not healthy within {StartTimeout.TotalMinutes:0} min of the AppHost's start.");
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+
+        if (_receiver is not null)
+        {
+            await _receiver.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppHostRunCollection : ICollectionFixture<AppHostRunFixture>
+{
+    public const string Name = "AppHost run";
+}
