@@ -25,6 +25,9 @@ public static class ContainerBackends
     /// <summary>The resources that run as containers, in the order they are declared.</summary>
     public static readonly IReadOnlyList<string> Names = ["prometheus", "loki", "tempo", "pyroscope", "grafana"];
 
+    /// <summary>The state the dashboard shows for each backend that was not started (short: the column truncates).</summary>
+    public const string NotStartedState = "No container runtime";
+
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -45,8 +48,8 @@ public static class ContainerBackends
                 .WithInitialState(new CustomResourceSnapshot
                 {
                     ResourceType = "Container",
-                    State = new ResourceStateSnapshot("Not started: needs Docker or Podman", KnownResourceStateStyles.Warn),
-                    Properties = [new ResourcePropertySnapshot("Why", why)],
+                    State = new ResourceStateSnapshot(NotStartedState, KnownResourceStateStyles.Warn),
+                    Properties = [new ResourcePropertySnapshot("Why", $"Not started: {why}. Start Docker or Podman and run the AppHost again.")],
                 })
                 .ExcludeFromManifest();
         }

@@ -31,9 +31,8 @@ public static partial class Extensions
             .ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProfilingOptions>, ProfilingOptionsValidator>());
 
-        // The identity every signal uses; if the telemetry setup registered one already, that one is used.
-        builder.Services.TryAddSingleton(sp => ServiceIdentity.FromConfiguration(
-            sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<IHostEnvironment>()));
+        // The identity every signal uses (one registration, whichever of telemetry and profiling comes first).
+        ServiceIdentity.Register(builder);
         builder.Services.TryAddSingleton<ProfilingTelemetry>();
 
         // Registered unconditionally and decided at run time: configuration added after this call (test hosts,

@@ -1,5 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace ObsStack.ServiceDefaults.Telemetry;
@@ -36,6 +38,17 @@ public sealed record ServiceIdentity(
         var instance = FirstNonEmpty(Take(attributes, InstanceIdKey), $"{System.Environment.MachineName}-{System.Environment.ProcessId}")!;
 
         return new ServiceIdentity(name, version, env, instance, attributes);
+    }
+
+    /// <summary>
+    /// The one registration of the identity, shared by telemetry and profiling: resolved from the builder's
+    /// configuration, so it is the same value whichever of them is added first.
+    /// </summary>
+    public static ServiceIdentity Register(IHostApplicationBuilder builder)
+    {
+        var identity = FromConfiguration(builder.Configuration, builder.Environment);
+        builder.Services.TryAddSingleton(identity);
+        return identity;
     }
 
     /// <summary>All attributes of the resource, the four above first.</summary>

@@ -1,16 +1,13 @@
-using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using ObsStack.ServiceDefaults.Logging;
 using ObsStack.ServiceDefaults.Metrics;
 using ObsStack.ServiceDefaults.Telemetry;
+using ObsStack.ServiceDefaults.Telemetry.Export;
 using OpenTelemetry;
-using OpenTelemetry.Exporter;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -45,98 +42,73 @@ public static partial class Extensions
     /// </summary>
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        var services = builder.Services;
+        var options = builder.AddTelemetryOptions();
+        var identity = ServiceIdentity.Register(builder);
         var configuration = builder.Configuration;
 
-        services.AddOptions<TelemetryOptions>()
-            .BindConfiguration(TelemetryOptions.SectionName)
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddJsonLinesConsole();
+        builder.Services.AddServerSpans();
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.Clear().AddAttributes(identity.Attributes()).AddTelemetrySdk())
+            .WithTracing(tracing => tracing.AddObsStackTracing(configuration, options))
+            .WithMetrics(metrics => metrics.AddObsStackMetrics(configuration, options))
+            .WithLogging(logging => logging.AddBoundedOtlpExporters(configuration, options), IncludeMessageAndScopes);
+        builder.Services.AddHostedService<TelemetryFlushOnStop>();
+        return builder;
+    }
 
-        // Bound here as well as through IOptions: exporters and the sampler are built while the container is built.
+    /// <summary>
+    /// Binds and validates the <c>Telemetry</c> section at start (every key, nested ones included). Also returned
+    /// bound now: the exporters and the sampler are built while the container is built, before options resolve.
+    /// </summary>
+    private static TelemetryOptions AddTelemetryOptions(this IHostApplicationBuilder builder)
+    {
+        // Data annotations do not recurse into nested sections, so each is validated under its own key as well.
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MetricsSignalOptions>().BindConfiguration(TelemetrySections.Metrics)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ExportOptions>().BindConfiguration(TelemetrySections.Export)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.TryAddSingleton<TelemetryInstruments>();
+
         var options = new TelemetryOptions();
-        configuration.GetSection(TelemetryOptions.SectionName).Bind(options);
-        var identity = ServiceIdentity.FromConfiguration(configuration, builder.Environment);
+        builder.Configuration.GetSection(TelemetryOptions.SectionName).Bind(options);
+        return options;
+    }
 
-        services.TryAddSingleton(identity);
-        services.TryAddSingleton<TelemetryInstruments>();
-        services.TryAddSingleton(new PrometheusPullExporter());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ServerSpans>());
-        services.AddExceptionHandler<ServerSpanExceptionRecorder>();
-        services.AddHostedService<TelemetryStartup>();
-
+    /// <summary>Console logs as JSON lines carrying trace and span ids (Logging/JsonLinesConsoleFormatter).</summary>
+    private static void AddJsonLinesConsole(this IHostApplicationBuilder builder) =>
         builder.Logging.AddConsole(o => o.FormatterName = JsonLinesConsoleFormatter.FormatterName)
             .AddConsoleFormatter<JsonLinesConsoleFormatter, JsonLinesConsoleFormatterOptions>();
 
-        var telemetry = new OpenTelemetryServicesBuilder(services);
-        telemetry.ConfigureResource(resource => resource.Clear().AddAttributes(identity.Attributes()).AddTelemetrySdk());
+    /// <summary>Names the runtime's server span and un-records health probes and scrapes (Telemetry/ServerSpans).</summary>
+    private static void AddServerSpans(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ServerSpans>());
+        services.AddExceptionHandler<ServerSpanExceptionRecorder>();
+    }
 
-        telemetry.WithTracing(tracing =>
-        {
-            tracing.AddSource(RuntimeActivitySources).AddSource(ObsStackSources)
-                .SetSampler(TraceSampling.Create(configuration, options.SamplingRatio));
+    private static TracerProviderBuilder AddObsStackTracing(
+        this TracerProviderBuilder tracing, IConfiguration configuration, TelemetryOptions options) =>
+        tracing.AddSource(RuntimeActivitySources).AddSource(ObsStackSources)
+            .SetSampler(TraceSampling.Create(configuration, options.SamplingRatio))
+            .AddBoundedOtlpExporters(configuration, options);
 
-            foreach (var destination in OtlpDestinations.For(Signal.Traces, configuration, options))
-            {
-                tracing.AddProcessor(sp => BoundedExport.Processor(sp, destination, options.Export,
-                    otlp => new OtlpTraceExporter(otlp),
-                    (exporter, b) => new BatchActivityExportProcessor(exporter, b.MaxQueueSize, b.DelayMs, b.TimeoutMs, b.MaxBatchSize),
-                    ExportFilters.IsRecorded));
-            }
-        });
-
+    private static MeterProviderBuilder AddObsStackMetrics(
+        this MeterProviderBuilder metrics, IConfiguration configuration, TelemetryOptions options)
+    {
         var meterScope = new HostMeterScope();
-        telemetry.WithMetrics(metrics =>
-        {
-            metrics.AddMeter(RuntimeMeters).AddMeter(ObsStackSources)
-                .AddRuntimeGaugeRenames()
-                .AddInstrumentation(sp => meterScope.Attach(sp))
-                .AddView(meterScope.Filter)
-                // Histogram points keep the trace of a sampled measurement: the exemplars behind "metric spike → trace".
-                .SetExemplarFilter(ExemplarFilterType.TraceBased)
-                .AddReader(sp => new BaseExportingMetricReader(sp.GetRequiredService<PrometheusPullExporter>())
-                {
-                    TemporalityPreference = MetricReaderTemporalityPreference.Cumulative,
-                });
-
-            foreach (var destination in OtlpDestinations.For(Signal.Metrics, configuration, options))
-            {
-                var interval = destination.Name == OtlpDestinations.Dashboard
-                    ? ExportIntervalFromEnvironment(configuration) ?? options.Metrics.ExportInterval
-                    : options.Metrics.ExportInterval;
-                metrics.AddReader(sp =>
-                {
-                    // A periodic reader holds no queue: it sends the current state each interval, so a dead backend
-                    // costs one failed export per interval, never memory.
-                    var guard = BoundedExport.Guard(sp, destination, long.MaxValue);
-                    var exporter = new GuardedExporter<Metric>(new OtlpMetricExporter(destination.ToExporterOptions(options.Export.Timeout)), guard);
-                    return new PeriodicExportingMetricReader(exporter, (int)interval.TotalMilliseconds, (int)options.Export.Timeout.TotalMilliseconds)
-                    {
-                        // Prometheus' OTLP receiver and the dashboard both want cumulative sums and histograms.
-                        TemporalityPreference = MetricReaderTemporalityPreference.Cumulative,
-                    };
-                });
-            }
-        });
-
-        telemetry.WithLogging(
-            logging =>
-            {
-                foreach (var destination in OtlpDestinations.For(Signal.Logs, configuration, options))
-                {
-                    logging.AddProcessor(sp => BoundedExport.Processor(sp, destination, options.Export,
-                        otlp => new OtlpLogExporter(otlp),
-                        (exporter, b) => new BatchLogRecordExportProcessor(exporter, b.MaxQueueSize, b.DelayMs, b.TimeoutMs, b.MaxBatchSize),
-                        ExportFilters.Always));
-                }
-            },
-            logOptions =>
-            {
-                logOptions.IncludeFormattedMessage = true;
-                logOptions.IncludeScopes = true;
-            });
-
-        return builder;
+        return metrics.AddMeter(RuntimeMeters).AddMeter(ObsStackSources)
+            .AddRuntimeGaugeRenames()
+            .AddInstrumentation(meterScope.Attach)
+            // ServiceDefaults' own instruments (process.uptime, telemetry.export.dropped) exist from the start.
+            .AddInstrumentation(services => services.GetRequiredService<TelemetryInstruments>())
+            .AddView(meterScope.Filter)
+            // Histogram points keep the trace of a sampled measurement: the exemplars behind "metric spike → trace".
+            .SetExemplarFilter(ExemplarFilterType.TraceBased)
+            .AddPrometheusPullReader()
+            .AddBoundedOtlpExporters(configuration, options);
     }
 
     /// <summary>
@@ -149,6 +121,9 @@ public static partial class Extensions
         .AddView("dotnet.assembly.count", "dotnet.assemblies")
         .AddView("dotnet.process.cpu.count", "dotnet.process.cpus");
 
-    private static TimeSpan? ExportIntervalFromEnvironment(IConfiguration configuration) =>
-        int.TryParse(configuration["OTEL_METRIC_EXPORT_INTERVAL"], out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : null;
+    private static void IncludeMessageAndScopes(OpenTelemetryLoggerOptions logging)
+    {
+        logging.IncludeFormattedMessage = true;
+        logging.IncludeScopes = true;
+    }
 }

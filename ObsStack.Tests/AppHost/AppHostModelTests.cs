@@ -127,8 +127,8 @@ public sealed class AppHostModelTests
             var resource = Resource(appHost, name);
             Assert.IsNotType<ContainerResource>(resource);
             var snapshot = Assert.Single(resource.Annotations.OfType<ResourceSnapshotAnnotation>()).InitialSnapshot;
-            Assert.Equal("Not started: needs Docker or Podman", snapshot.State?.Text);
-            Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}" == "ObsStack:Containers is 'off'");
+            Assert.Equal(ContainerBackends.NotStartedState, snapshot.State?.Text);
+            Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}" == "Not started: ObsStack:Containers is 'off'. Start Docker or Podman and run the AppHost again.");
         }
 
         Assert.DoesNotContain(appHost.Resources, r => r.Name == "grafana-password");

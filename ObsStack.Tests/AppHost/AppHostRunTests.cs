@@ -93,7 +93,7 @@ public sealed class AppHostRunTests(AppHostRunFixture fixture)
             $"{backend} is not in the resource list.");
 
         var snapshot = current!.Snapshot;
-        Assert.Equal("Not started: needs Docker or Podman", snapshot.State?.Text);
+        Assert.Equal(ContainerBackends.NotStartedState, snapshot.State?.Text);
         Assert.Equal(KnownResourceStateStyles.Warn, snapshot.State?.Style);
         Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}".Contains("ObsStack:Containers"));
     }

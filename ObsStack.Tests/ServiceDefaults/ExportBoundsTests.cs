@@ -58,4 +58,50 @@ public sealed class ExportBoundsTests : IAsyncLifetime
         var warnings = worker.Logs.Logs.Where(l => l.Category == "ObsStack.Telemetry" && l.Message.Contains("queue is full")).ToList();
         Assert.Single(warnings);
     }
+
+    [Fact]
+    public async Task Every_span_a_failing_backend_refuses_is_counted_once_and_the_other_destination_gets_them_all()
+    {
+        await using var healthy = await OtlpReceiver.StartAsync();
+        await using var refusing = await OtlpReceiver.StartAsync();
+        refusing.FailWith = 503;
+        await using var worker = new WorkerApp(new Dictionary<string, string?>
+        {
+            // Two destinations of one signal: the dashboard's standard variables and the backend key.
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = healthy.BaseAddress.ToString(),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["Telemetry:Traces:OtlpEndpoint"] = refusing.TracesEndpoint.ToString(),
+            ["Telemetry:Export:ScheduledDelay"] = "00:00:00.050",
+        });
+        worker.Start();
+        using var client = worker.Client();
+
+        var ids = await client.SubmitAsync([.. Enumerable.Repeat(_target.Url("/ok"), 20)]);
+        await client.WaitCompletedAsync(ids);
+
+        // Each job is 3 spans (POST /jobs once for the batch, then process_job and its GET per job): wait for all of
+        // them at the healthy destination, then for the same number to be counted as dropped at the refusing one.
+        await healthy.WaitForAsync(r => r.Spans.Count(s => s.Name == "process_job") == 20, "the 20 process_job spans");
+        var sent = 0;
+        double? dropped = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            sent = healthy.Spans.Count;
+            dropped = WorkerClient.Sample(await client.MetricsAsync(),
+                "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}");
+            if (dropped == sent)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(sent, dropped);
+        Assert.True(refusing.Requests > 0, "the refusing backend was asked");
+        Assert.Null(WorkerClient.Sample(await client.MetricsAsync(),
+            "telemetry_export_dropped_total{destination=\"dashboard\",signal=\"traces\"}"));
+        Assert.Single(worker.Logs.Logs, l => l.Category == "ObsStack.Telemetry" && l.Message.Contains("the export failed"));
+    }
 }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using OpenTelemetry.Exporter;
 
-namespace ObsStack.ServiceDefaults.Telemetry;
+namespace ObsStack.ServiceDefaults.Telemetry.Export;
 
 internal enum Signal
 {
@@ -13,7 +13,8 @@ internal enum Signal
 /// <summary>One place an OTLP exporter sends one signal to.</summary>
 internal sealed record OtlpDestination(string Name, Signal Signal, Uri Endpoint, OtlpExportProtocol Protocol, string? Headers)
 {
-    public OtlpExporterOptions ToExporterOptions(TimeSpan timeout) => new()
+    /// <summary>Exporter options whose HTTP client reports every request's outcome to <paramref name="guard"/>.</summary>
+    public OtlpExporterOptions ToExporterOptions(TimeSpan timeout, ExportGuard guard) => new()
     {
         Endpoint = Endpoint,
         Protocol = Protocol,
@@ -21,6 +22,7 @@ internal sealed record OtlpDestination(string Name, Signal Signal, Uri Endpoint,
         // i.e. the dashboard's API key would be sent to Tempo, Loki and Prometheus too.
         Headers = Headers ?? string.Empty,
         TimeoutMilliseconds = (int)timeout.TotalMilliseconds,
+        HttpClientFactory = () => new HttpClient(new ExportOutcomeHandler(guard)) { Timeout = timeout },
     };
 }
 
