@@ -92,7 +92,7 @@ public static partial class Extensions
     private static TracerProviderBuilder AddObsStackTracing(
         this TracerProviderBuilder tracing, IConfiguration configuration, TelemetryOptions options) =>
         tracing.AddSource(RuntimeActivitySources).AddSource(ObsStackSources)
-            .SetSampler(TraceSampling.Create(configuration, options.SamplingRatio))
+            .SetSampling(configuration, options.SamplingRatio)
             .AddBoundedOtlpExporters(configuration, options);
 
     private static MeterProviderBuilder AddObsStackMetrics(

@@ -44,33 +44,3 @@ public sealed class ServiceIdentityTests
             identity.Attributes().Select(a => a.Key));
     }
 }
-
-public sealed class TraceSamplingTests
-{
-    private static Sampler Create(string? sampler, string? arg, double ratio = 1.0) => TraceSampling.Create(
-        new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["OTEL_TRACES_SAMPLER"] = sampler,
-            ["OTEL_TRACES_SAMPLER_ARG"] = arg,
-        }).Build(), ratio);
-
-    [Theory]
-    [InlineData(null, null, "ParentBased{AlwaysOnSampler}")]
-    [InlineData("always_off", null, "AlwaysOffSampler")]
-    [InlineData("traceidratio", "0.25", "TraceIdRatioBasedSampler{0.250000}")]
-    [InlineData("parentbased_traceidratio", "0.5", "ParentBased{TraceIdRatioBasedSampler{0.500000}}")]
-    [InlineData("parentbased_always_on", null, "ParentBased{AlwaysOnSampler}")]
-    public void The_standard_environment_variables_choose_the_sampler(string? sampler, string? arg, string expected) =>
-        Assert.Equal(expected, Create(sampler, arg).Description);
-
-    [Fact]
-    public void Without_the_variables_the_configured_ratio_applies_to_root_spans() =>
-        Assert.Equal("ParentBased{TraceIdRatioBasedSampler{0.100000}}", Create(null, null, 0.1).Description);
-
-    [Theory]
-    [InlineData("sometimes", null, "OTEL_TRACES_SAMPLER 'sometimes' is not supported")]
-    [InlineData("traceidratio", "2", "between 0 and 1")]
-    [InlineData("traceidratio", "half", "between 0 and 1")]
-    public void Bad_values_fail_at_start_saying_what_to_set(string sampler, string? arg, string message) =>
-        Assert.Contains(message, Assert.Throws<InvalidOperationException>(() => Create(sampler, arg)).Message);
-}
