@@ -1,4 +1,4 @@
-using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -20,8 +20,8 @@ public static partial class Extensions
     /// <summary>Activity sources and meters of ObsStack's own code: every service names its source and meter <c>ObsStack.*</c>.</summary>
     public const string ObsStackSources = "ObsStack.*";
 
-    /// <summary>The runtime's own activity sources (.NET 10 emits these natively; no instrumentation package needed).</summary>
-    public static readonly string[] RuntimeActivitySources = ["Microsoft.AspNetCore", "System.Net.Http"];
+    /// <summary>Requests that are never traced: health probes and scrapes would drown the traces users look for.</summary>
+    private static readonly PathString[] UntracedPaths = [HealthEndpointPath, AlivenessEndpointPath, MetricsEndpointPath];
 
     /// <summary>The runtime's built-in meters.</summary>
     public static readonly string[] RuntimeMeters =
@@ -47,7 +47,9 @@ public static partial class Extensions
         var configuration = builder.Configuration;
 
         builder.AddJsonLinesConsole();
-        builder.Services.AddServerSpans();
+        // The exception handler clears the endpoint before the instrumentation reads http.route, and the package records
+        // no exception on the span: the recorder does both (RecoveryTests.Exception_in_a_handler_is_a_500_problem_…).
+        builder.Services.AddExceptionHandler<ServerSpanExceptionRecorder>();
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.Clear().AddAttributes(identity.Attributes()).AddTelemetrySdk())
             .WithTracing(tracing => tracing.AddObsStackTracing(configuration, options))
@@ -82,16 +84,13 @@ public static partial class Extensions
         builder.Logging.AddConsole(o => o.FormatterName = JsonLinesConsoleFormatter.FormatterName)
             .AddConsoleFormatter<JsonLinesConsoleFormatter, JsonLinesConsoleFormatterOptions>();
 
-    /// <summary>Names the runtime's server span and un-records health probes and scrapes (Telemetry/ServerSpans).</summary>
-    private static void AddServerSpans(this IServiceCollection services)
-    {
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, ServerSpans>());
-        services.AddExceptionHandler<ServerSpanExceptionRecorder>();
-    }
-
     private static TracerProviderBuilder AddObsStackTracing(
         this TracerProviderBuilder tracing, IConfiguration configuration, TelemetryOptions options) =>
-        tracing.AddSource(RuntimeActivitySources).AddSource(ObsStackSources)
+        // Server spans from the instrumentation package, as Aspire's template does: semantic-convention name and
+        // attributes, error status for 5xx. Client spans come from the runtime's own System.Net.Http source.
+        tracing.AddAspNetCoreInstrumentation(aspNetCore =>
+                aspNetCore.Filter = context => !UntracedPaths.Any(context.Request.Path.StartsWithSegments))
+            .AddSource("System.Net.Http").AddSource(ObsStackSources)
             .SetSampling(configuration, options.SamplingRatio)
             .AddBoundedOtlpExporters(configuration, options);
 

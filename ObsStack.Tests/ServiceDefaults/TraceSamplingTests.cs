@@ -12,8 +12,13 @@ namespace ObsStack.Tests.ServiceDefaults;
 /// ratio sampler's decision is known: it keeps a trace when the id's first 8 bytes, as a number, fall below
 /// ratio × 2^63, so an id starting with zeros is kept at any ratio above 0 and one starting 0x7fff… only at ratio 1.
 /// </summary>
+[Collection(Name)]
 public sealed class TraceSamplingTests
 {
+    // Alone: a root span's trace id is chosen by swapping the process-wide id generator for one call, which must not
+    // hand that id to another test's span.
+    public const string Name = "Trace sampling (process-wide trace id generator)";
+
     private static readonly ActivityTraceId LowId = ActivityTraceId.CreateFromString("00000000000000010123456789abcdef");
     private static readonly ActivityTraceId HighId = ActivityTraceId.CreateFromString("7ffffffffffffff00123456789abcdef");
 
@@ -65,7 +70,8 @@ public sealed class TraceSamplingTests
     /// <summary>A tracer provider listening to one source of its own, configured as ServiceDefaults configures it.</summary>
     private sealed class Sampling : IDisposable
     {
-        private readonly ActivitySource _source = new($"ObsStack.Tests.Sampling.{Guid.NewGuid():N}");
+        // Not "ObsStack.*": other tests' providers listen to those, and any listener that records makes a span recorded.
+        private readonly ActivitySource _source = new($"SamplingTests.{Guid.NewGuid():N}");
         private readonly TracerProvider _provider;
 
         public Sampling(double ratio, params (string Key, string? Value)[] settings)
@@ -117,3 +123,6 @@ public sealed class TraceSamplingTests
         }
     }
 }
+
+[CollectionDefinition(TraceSamplingTests.Name, DisableParallelization = true)]
+public sealed class TraceSamplingCollection;
