@@ -17,7 +17,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     [Fact]
     public async Task Pool_never_runs_more_than_N_jobs_at_once_and_the_gauges_show_it()
     {
-        await using var worker = new WorkerApp(new Dictionary<string, string?> { ["WorkerPool:Workers"] = "3" }).Start();
+        await using var worker = new WorkerApp(new Dictionary<string, string?> { ["WorkerPool:Workers"] = "3", [_target.AllowListEntry().Key] = _target.AllowListEntry().Value }).Start();
         using var client = worker.Client();
 
         var ids = await client.SubmitAsync([.. Enumerable.Repeat(_target.Url("/hold"), 10)]);
@@ -43,6 +43,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         {
             ["WorkerPool:Workers"] = "1",
             ["WorkerPool:QueueCapacity"] = "2",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         }).Start();
         using var client = worker.Client();
 
@@ -71,6 +72,8 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         {
             ["WorkerPool:Workers"] = "4",
             ["WorkerPool:JobTimeout"] = "00:00:00.300",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
+            ["WorkerPool:AllowedTargetHosts:1"] = "127.0.0.1:1",
         }).Start();
         using var client = worker.Client();
 
@@ -105,6 +108,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         {
             ["WorkerPool:Workers"] = "2",
             ["WorkerPool:ShutdownGracePeriod"] = "00:00:03",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         }).Start();
         await using var _ = worker;
         using var client = worker.Client();
