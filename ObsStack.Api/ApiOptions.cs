@@ -18,6 +18,15 @@ public sealed class ApiOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan WorkerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Whether <c>PUT /chaos</c> may inject faults. Off in an environment where nobody should cause incidents on purpose.</summary>
+    /// <summary>Whether <c>PUT /chaos</c> may inject faults at all. Off in an environment where nobody should cause incidents on purpose.</summary>
     public bool ChaosEnabled { get; set; } = true;
+
+    /// <summary>
+    /// The key <c>PUT</c>/<c>DELETE /chaos</c> must carry in <c>X-Chaos-Key</c> (at least <see cref="MinChaosKeyLength"/>
+    /// characters). Unset: the knobs work only in the Development environment. The AppHost sets it from its generated
+    /// secret parameter <c>chaos-key</c>.
+    /// </summary>
+    public string? ChaosKey { get; set; }
+
+    public const int MinChaosKeyLength = 16;
 }

@@ -1,5 +1,10 @@
 var builder = DistributedApplication.CreateBuilder(args);
 
+// The key PUT/DELETE /chaos need (X-Chaos-Key), with or without containers: generated on first run, kept in user
+// secrets (Parameters:chaos-key), shown on the parameter in the Aspire dashboard for the incident drill.
+var chaosKey = builder.AddParameter("chaos-key",
+    new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true);
+
 // The five backends run as containers. Without Docker or Podman they are listed as not started, saying why, and
 // worker and api run with their telemetry in the Aspire dashboard only (ObsStack:Containers = auto | on | off).
 TelemetryBackends? backends = null;
@@ -26,6 +31,7 @@ if (builder.ContainerBackendsCanRun())
 var api = builder.AddProject<Projects.ObsStack_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
+    .WithEnvironment("Api__ChaosKey", chaosKey)
     .WithTelemetryBackends(backends);
 
 // The worker's load generator calls the api's /data/{id}, so the worker starts once the api is healthy.

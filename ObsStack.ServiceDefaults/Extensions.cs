@@ -20,6 +20,7 @@ public static partial class Extensions
     /// <summary>Adds ObsStack's service defaults: OpenTelemetry (traces, metrics, logs), profiling, health checks, HTTP client defaults.</summary>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        builder.AddHttpRequestDefaults();
         builder.ConfigureOpenTelemetry();
         builder.AddContinuousProfiling();
         builder.AddDefaultHealthChecks();

@@ -3,10 +3,14 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ObsStack.Api.Chaos;
+using ObsStack.ServiceDefaults.Http;
 
 namespace ObsStack.Api.Apis;
 
-/// <summary>Body of <c>PUT /chaos</c>. A PUT replaces the knobs whole: an omitted knob is 0 (off).</summary>
+/// <summary>
+/// Body of <c>PUT /chaos</c>. A PUT replaces the knobs whole: an omitted knob is 0 (off); an omitted duration is
+/// <see cref="ChaosSettings.DefaultDurationSeconds"/>.
+/// </summary>
 public sealed record ChaosRequest(int? LatencyMs, double? ErrorRate, double? ExceptionRate, int? DurationSeconds);
 
 public sealed record ChaosView(bool Active, int LatencyMs, double ErrorRate, double ExceptionRate, DateTimeOffset? ExpiresAt)
@@ -18,6 +22,7 @@ public sealed record ChaosView(bool Active, int LatencyMs, double ErrorRate, dou
 /// <summary>
 /// The incident knobs: <c>PUT /chaos</c> makes <c>GET /data/{id}</c> slower, failing (500) or throwing (an unhandled
 /// exception, for the recovery path), <c>DELETE /chaos</c> resets, <c>GET /chaos</c> shows what is in force.
+/// Changing them needs the key (<see cref="ChaosGuard"/>); every change expires.
 /// </summary>
 public static class ChaosApi
 {
@@ -46,49 +51,42 @@ public static class ChaosApi
     public static Ok<ChaosView> GetChaos(ChaosState state) => TypedResults.Ok(ChaosView.From(state.Current));
 
     public static async Task<Results<Ok<ChaosView>, ValidationProblem, ProblemHttpResult>> SetChaos(
-        HttpRequest request, ChaosState state, IOptions<ApiOptions> options, CancellationToken cancellationToken)
+        HttpRequest request, ChaosState state, ChaosGuard guard, IOptions<ApiOptions> options, CancellationToken cancellationToken)
     {
-        if (!options.Value.ChaosEnabled)
+        if (guard.Refuse(request) is { } refused)
         {
-            return TypedResults.Problem(
-                $"Chaos knobs are disabled on this instance ({ApiOptions.SectionName}:ChaosEnabled=false). DELETE /chaos still resets them.",
-                statusCode: StatusCodes.Status403Forbidden, title: "Chaos disabled");
+            return refused;
         }
 
-        var (body, problem) = await JsonBody.ReadAsync(request, MaxBodyBytes, Example, cancellationToken);
+        var (knobs, problem) = await JsonRequestBody.ReadAsync<ChaosRequest>(request, MaxBodyBytes, Example, Strict, cancellationToken);
         if (problem is not null)
         {
             return problem;
         }
 
-        ChaosRequest knobs;
-        try
-        {
-            knobs = JsonSerializer.Deserialize<ChaosRequest>(body!, Strict)!;
-        }
-        catch (JsonException ex)
-        {
-            return JsonBody.Malformed($"The body does not match {Example}: {ex.Message}");
-        }
-
-        if (Validate(knobs) is { Count: > 0 } errors)
+        if (Validate(knobs!, MaxLatencyMs(options.Value)) is { Count: > 0 } errors)
         {
             return TypedResults.ValidationProblem(errors, title: "The chaos settings are invalid.");
         }
 
-        var duration = knobs.DurationSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        var duration = TimeSpan.FromSeconds(knobs!.DurationSeconds ?? ChaosSettings.DefaultDurationSeconds);
         var settings = state.Set(knobs.LatencyMs ?? 0, knobs.ErrorRate ?? 0, knobs.ExceptionRate ?? 0, duration);
         return TypedResults.Ok(ChaosView.From(settings));
     }
 
-    public static Ok<ChaosView> ResetChaos(ChaosState state) => TypedResults.Ok(ChaosView.From(state.Reset()));
+    public static Results<Ok<ChaosView>, ProblemHttpResult> ResetChaos(HttpRequest request, ChaosState state, ChaosGuard guard) =>
+        guard.Refuse(request) is { } refused ? refused : TypedResults.Ok(ChaosView.From(state.Reset()));
 
-    private static Dictionary<string, string[]> Validate(ChaosRequest knobs)
+    /// <summary>Injected latency stays under half the request deadline, so a slowed request is slow, not a 504.</summary>
+    private static int MaxLatencyMs(ApiOptions options) =>
+        (int)Math.Min(ChaosSettings.MaxLatencyMs, options.RequestTimeout.TotalMilliseconds / 2);
+
+    private static Dictionary<string, string[]> Validate(ChaosRequest knobs, int maxLatencyMs)
     {
         var errors = new Dictionary<string, string[]>();
-        if (knobs.LatencyMs is < 0 or > ChaosSettings.MaxLatencyMs)
+        if (knobs.LatencyMs < 0 || knobs.LatencyMs > maxLatencyMs)
         {
-            errors["latencyMs"] = [$"Must be between 0 and {ChaosSettings.MaxLatencyMs} (milliseconds added to every GET /data/{{id}})."];
+            errors["latencyMs"] = [$"Must be between 0 and {maxLatencyMs} (milliseconds added to every GET /data/{{id}}; at most {ChaosSettings.MaxLatencyMs} and half of {ApiOptions.SectionName}:RequestTimeout)."];
         }
 
         if (knobs.ErrorRate is { } errorRate && !(errorRate is >= 0 and <= 1))
@@ -108,7 +106,7 @@ public static class ChaosApi
 
         if (knobs.DurationSeconds is < 1 or > ChaosSettings.MaxDurationSeconds)
         {
-            errors["durationSeconds"] = [$"Must be between 1 and {ChaosSettings.MaxDurationSeconds}, or omitted to keep the knobs until DELETE /chaos."];
+            errors["durationSeconds"] = [$"Must be between 1 and {ChaosSettings.MaxDurationSeconds}, or omitted for {ChaosSettings.DefaultDurationSeconds}: every change expires."];
         }
 
         return errors;

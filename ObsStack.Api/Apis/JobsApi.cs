@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using ObsStack.ServiceDefaults.Http;
 
 namespace ObsStack.Api.Apis;
 
@@ -10,7 +11,7 @@ namespace ObsStack.Api.Apis;
 public static class JobsApi
 {
     /// <summary>The worker's own limit for <c>POST /jobs</c>; a larger body would only be refused one hop later.</summary>
-    public const int MaxBodyBytes = 256 * 1024;
+    public const int MaxBodyBytes = HttpRequestLimits.MaxRequestBodyBytes;
 
     private const string Example = "{\"urls\": [\"http://host/path\"]}";
 
@@ -28,7 +29,7 @@ public static class JobsApi
     public static async Task<Results<WorkerResponse, ProblemHttpResult>> SubmitJobs(
         HttpRequest request, WorkerClient worker, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, MaxBodyBytes, Example, cancellationToken);
+        var (body, problem) = await JsonRequestBody.ReadAsync(request, MaxBodyBytes, Example, cancellationToken);
         if (problem is not null)
         {
             return problem;

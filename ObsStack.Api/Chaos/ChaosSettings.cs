@@ -6,8 +6,14 @@ namespace ObsStack.Api.Chaos;
 /// </summary>
 public sealed record ChaosSettings(int LatencyMs, double ErrorRate, double ExceptionRate, DateTimeOffset? ExpiresAt)
 {
-    public const int MaxLatencyMs = 60_000;
-    public const int MaxDurationSeconds = 24 * 60 * 60;
+    /// <summary>Far below the worker's 10 s job timeout and the api's 30 s request deadline: a slow drill, not an outage.</summary>
+    public const int MaxLatencyMs = 5_000;
+
+    /// <summary>How long a change lasts when <c>durationSeconds</c> is omitted: a forgotten drill ends by itself.</summary>
+    public const int DefaultDurationSeconds = 5 * 60;
+
+    /// <summary>The longest any change lasts.</summary>
+    public const int MaxDurationSeconds = 60 * 60;
 
     public static readonly ChaosSettings Off = new(0, 0, 0, null);
 

@@ -1,8 +1,8 @@
 namespace ObsStack.Api.Chaos;
 
 /// <summary>
-/// The chaos knobs of this process (each api instance has its own). Settings with an expiry switch themselves off:
-/// a forgotten drill does not stay an incident.
+/// The chaos knobs of this process (each api instance has its own). Every setting has an expiry and switches itself
+/// off: a forgotten drill does not stay an incident.
 /// </summary>
 public sealed partial class ChaosState(TimeProvider time, ILogger<ChaosState> logger)
 {
@@ -28,13 +28,13 @@ public sealed partial class ChaosState(TimeProvider time, ILogger<ChaosState> lo
         }
     }
 
-    public ChaosSettings Set(int latencyMs, double errorRate, double exceptionRate, TimeSpan? duration)
+    public ChaosSettings Set(int latencyMs, double errorRate, double exceptionRate, TimeSpan duration)
     {
-        var settings = new ChaosSettings(latencyMs, errorRate, exceptionRate, duration is { } d ? time.GetUtcNow() + d : null);
+        var settings = new ChaosSettings(latencyMs, errorRate, exceptionRate, time.GetUtcNow() + duration);
         Volatile.Write(ref _settings, settings);
         if (settings.IsActive)
         {
-            LogSet(latencyMs, errorRate, exceptionRate, settings.ExpiresAt?.ToString("O") ?? "DELETE /chaos");
+            LogSet(latencyMs, errorRate, exceptionRate, settings.ExpiresAt!.Value.ToString("O"));
         }
         else
         {

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Timeouts;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ObsStack.Api;
@@ -24,6 +23,8 @@ internal static class Extensions
             .ValidateDataAnnotations()
             .Validate(o => o.WorkerTimeout < o.RequestTimeout,
                 $"{ApiOptions.SectionName}:WorkerTimeout must be shorter than {ApiOptions.SectionName}:RequestTimeout, so a slow worker is reported as 504 from the forward, not cut off by the request timeout.")
+            .Validate(o => string.IsNullOrEmpty(o.ChaosKey) || o.ChaosKey.Length >= ApiOptions.MinChaosKeyLength,
+                $"{ApiOptions.SectionName}:ChaosKey must be at least {ApiOptions.MinChaosKeyLength} characters, or unset.")
             .ValidateOnStart();
         services.AddOptions<DataOptions>()
             .BindConfiguration(DataOptions.SectionName)
@@ -32,13 +33,7 @@ internal static class Extensions
                 $"{DataOptions.SectionName}:MinLatencyMs must not exceed {DataOptions.SectionName}:MaxLatencyMs.")
             .ValidateOnStart();
 
-        services.Configure<KestrelServerOptions>(kestrel =>
-        {
-            // The largest body any endpoint accepts; each endpoint enforces its own smaller limit with a clear 413.
-            kestrel.Limits.MaxRequestBodySize = JobsApi.MaxBodyBytes;
-            // A client gets 10 s to send its headers (default 30 s): slow-header clients cannot hold connections long.
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
-        });
+        // Kestrel's limits (body size, header and body timeouts) are ServiceDefaults' HttpRequestLimits, the same in every service.
 
         // Every endpoint runs within Api:RequestTimeout; past it the handler's token is canceled and the client gets 504
         // problem+json (the empty 504 is filled in by UseStatusCodePages).
@@ -66,6 +61,7 @@ internal static class Extensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ChaosState>();
+        services.AddSingleton<ChaosGuard>();
         services.AddSingleton<ApiTelemetry>();
         services.AddSingleton<ChaosInjector>();
         services.AddSingleton<DataSimulator>();

@@ -48,6 +48,8 @@ internal sealed class DeadBackendSuite(DeadBackendSuite.Options options)
             ["LoadGenerator__Enabled"] = "false",
             ["WorkerPool__Workers"] = options.Workers.ToString(Report.Invariant),
             ["WorkerPool__QueueCapacity"] = "1000",
+            // The worker fetches only what its allow-list names, by host and port: the loopback peer here.
+            ["WorkerPool__AllowedTargetHosts__0"] = peers.BaseAddress.Authority,
             ["Telemetry__Traces__OtlpEndpoint"] = backend + "/v1/traces",
             ["Telemetry__Logs__OtlpEndpoint"] = backend + "/v1/logs",
             ["Telemetry__Metrics__OtlpEndpoint"] = backend + "/v1/metrics",

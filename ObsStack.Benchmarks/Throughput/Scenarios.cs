@@ -23,6 +23,8 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
             ["WorkerPool__Workers"] = workers.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Room for ten batches of 100: the driver can keep it from ever running dry.
             ["WorkerPool__QueueCapacity"] = queueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The worker fetches only what its allow-list names, by host and port: the loopback peer here.
+            ["WorkerPool__AllowedTargetHosts__0"] = peers.BaseAddress.Authority,
         };
         foreach (var (key, value) in Settings(peers))
         {

@@ -7,11 +7,14 @@ namespace ObsStack.Tests.Api;
 
 /// <summary>
 /// The api with quiet, fast defaults for tests: service name "api", /data takes 1-5 ms and never fails on its own
-/// (only chaos makes it fail), and no worker unless the test wires one.
+/// (only chaos makes it fail), and no worker unless the test wires one. The chaos knobs need <see cref="ChaosKey"/>,
+/// as under the AppHost: <see cref="ChaosClient"/> sends it.
 /// </summary>
-public sealed class ApiApp(IDictionary<string, string?>? settings = null)
-    : ServiceApp<ObsStack.Api.ApiTelemetry>(Merge(settings))
+public sealed class ApiApp(IDictionary<string, string?>? settings = null, int port = 0)
+    : ServiceApp<ObsStack.Api.ApiTelemetry>(Merge(settings), port)
 {
+    public const string ChaosKey = "test-chaos-key-0123456789abcdef";
+
     private static Dictionary<string, string?> Merge(IDictionary<string, string?>? settings)
     {
         var merged = new Dictionary<string, string?>
@@ -21,6 +24,7 @@ public sealed class ApiApp(IDictionary<string, string?>? settings = null)
             ["Data:MaxLatencyMs"] = "5",
             ["Data:SlowRequestRatio"] = "0",
             ["Data:ErrorRate"] = "0",
+            ["Api:ChaosKey"] = ChaosKey,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:ObsStack"] = "Information",
         };
@@ -36,6 +40,14 @@ public sealed class ApiApp(IDictionary<string, string?>? settings = null)
 /// <summary>Settings and lookups shared by the api tests.</summary>
 public static class ApiTest
 {
+    /// <summary>A client that sends the chaos key (<see cref="ApiApp.ChaosKey"/>), as a drill user does.</summary>
+    public static HttpClient ChaosClient(this ServiceApp<ObsStack.Api.ApiTelemetry> api)
+    {
+        var client = api.Client();
+        client.DefaultRequestHeaders.Add(ObsStack.Api.Chaos.ChaosGuard.KeyHeader, ApiApp.ChaosKey);
+        return client;
+    }
+
     /// <summary>Sends traces and logs to <paramref name="otlp"/>, exported every 100 ms so tests wait little.</summary>
     public static Dictionary<string, string?> ExportingTo(OtlpReceiver otlp, IDictionary<string, string?>? more = null)
     {

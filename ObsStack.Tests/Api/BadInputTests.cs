@@ -68,7 +68,8 @@ public sealed class BadInputTests(BadInputTests.Services services) : IClassFixtu
         { "PUT", "/chaos", "{\"errorRate\": 1.5}", Json, 400, "The chaos settings are invalid.", "\"errorRate\":[\"Must be between 0 and 1" },
         { "PUT", "/chaos", "{\"exceptionRate\": -0.1}", Json, 400, "The chaos settings are invalid.", "\"exceptionRate\":[\"Must be between 0 and 1" },
         { "PUT", "/chaos", "{\"errorRate\": 0.6, \"exceptionRate\": 0.6}", Json, 400, "The chaos settings are invalid.", "must not exceed 1" },
-        { "PUT", "/chaos", "{\"latencyMs\": 60001}", Json, 400, "The chaos settings are invalid.", "\"latencyMs\":[\"Must be between 0 and 60000" },
+        { "PUT", "/chaos", "{\"latencyMs\": 5001}", Json, 400, "The chaos settings are invalid.", "\"latencyMs\":[\"Must be between 0 and 5000" },
+        { "PUT", "/chaos", "{\"errorRate\": 1, \"durationSeconds\": 3601}", Json, 400, "The chaos settings are invalid.", "\"durationSeconds\":[\"Must be between 1 and 3600" },
         { "PUT", "/chaos", "{\"latencyMs\": 100, \"durationSeconds\": 0}", Json, 400, "The chaos settings are invalid.", "\"durationSeconds\":[\"Must be between 1" },
         { "PUT", "/chaos", "{\"latencyMs\": 1, \"pad\": \"" + new string(' ', 5000) + "\"}", Json, 413, "Body too large", "exceeds 4096 bytes" },
     };
@@ -78,7 +79,7 @@ public sealed class BadInputTests(BadInputTests.Services services) : IClassFixtu
     public async Task Bad_input_gets_its_status_and_a_problem_saying_what_is_wrong(
         string method, string path, string? body, string? contentType, int status, string title, string expected)
     {
-        using var client = services.Api.Client();
+        using var client = services.Api.ChaosClient();
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         if (body is not null)
         {
@@ -103,7 +104,7 @@ public sealed class BadInputTests(BadInputTests.Services services) : IClassFixtu
     [Fact]
     public async Task A_body_sent_in_chunks_without_a_length_is_cut_off_at_the_limit_too()
     {
-        using var client = services.Api.Client();
+        using var client = services.Api.ChaosClient();
         // A stream of unknown length makes HttpClient send Transfer-Encoding: chunked, so only reading can find the size.
         var huge = Encoding.UTF8.GetBytes("{\"urls\": [\"http://localhost/" + new string('a', 400_000) + "\"]}");
         using var content = new StreamContent(new UnknownLengthStream(huge));

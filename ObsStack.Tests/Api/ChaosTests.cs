@@ -19,8 +19,11 @@ public sealed class ChaosTests : IAsyncLifetime
     public async Task Error_rate_1_fails_the_workers_jobs_with_error_spans_and_logs_that_say_why_and_reset_brings_success_back()
     {
         await using var api = new ApiApp(ApiTest.ExportingTo(_otlp)).Start();
-        await using var worker = new WorkerApp(ApiTest.ExportingTo(_otlp)).Start();
-        using var apiClient = api.Client();
+        await using var worker = new WorkerApp(ApiTest.ExportingTo(_otlp, new Dictionary<string, string?>
+        {
+            ["WorkerPool:AllowedTargetHosts:0"] = api.Address.Authority,
+        })).Start();
+        using var apiClient = api.ChaosClient();
         using var workerClient = worker.Client();
         string[] targets = [.. Enumerable.Range(1, 3).Select(i => new Uri(api.Address, $"/data/{i}").ToString())];
 
@@ -93,7 +96,7 @@ public sealed class ChaosTests : IAsyncLifetime
     public async Task Latency_knob_slows_data_by_its_amount_in_a_span_of_its_own_and_expires_by_itself()
     {
         await using var api = new ApiApp(ApiTest.ExportingTo(_otlp)).Start();
-        using var client = api.Client();
+        using var client = api.ChaosClient();
 
         using (var set = await client.PutAsJsonAsync("/chaos", new { latencyMs = 300, durationSeconds = 2 }))
         {
@@ -120,5 +123,59 @@ public sealed class ChaosTests : IAsyncLifetime
         await Poll.UntilAsync(async () => !(await client.GetFromJsonAsync<JsonElement>("/chaos")).GetProperty("active").GetBoolean(),
             "the chaos knobs to expire", TimeSpan.FromSeconds(10));
         Assert.Equal(0, WorkerClient.Sample(await client.MetricsAsync(), "chaos_latency_seconds"));
+    }
+
+    [Fact]
+    public async Task Without_the_key_a_stranger_can_neither_set_nor_reset_the_knobs_but_can_read_them()
+    {
+        await using var api = new ApiApp().Start();
+        using var drill = api.ChaosClient();
+        using var stranger = api.Client();
+        using var guesser = api.Client();
+        guesser.DefaultRequestHeaders.Add(ObsStack.Api.Chaos.ChaosGuard.KeyHeader, "not-the-key-0123456789");
+        using (var set = await drill.PutAsJsonAsync("/chaos", new { errorRate = 0.5 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+
+        foreach (var client in new[] { stranger, guesser })
+        {
+            using var put = await client.PutAsJsonAsync("/chaos", new { errorRate = 1.0 });
+            var problem = await ApiTest.ProblemAsync(put, 403);
+            Assert.Contains("Api:ChaosKey", problem.GetProperty("detail").GetString());
+            Assert.DoesNotContain(ApiApp.ChaosKey, problem.GetRawText());
+            using var delete = await client.DeleteAsync("/chaos");
+            await ApiTest.ProblemAsync(delete, 403);
+        }
+
+        var knobs = await stranger.GetFromJsonAsync<JsonElement>("/chaos");
+        Assert.True(knobs.GetProperty("active").GetBoolean());
+        Assert.Equal(0.5, knobs.GetProperty("errorRate").GetDouble());
+    }
+
+    [Theory]
+    [InlineData("Development", HttpStatusCode.OK)]
+    [InlineData("Production", HttpStatusCode.Forbidden)]
+    public async Task Without_a_configured_key_the_knobs_work_only_in_Development(string environment, HttpStatusCode expected)
+    {
+        await using var api = new ApiApp(new Dictionary<string, string?> { ["Api:ChaosKey"] = "", ["environment"] = environment }).Start();
+        using var client = api.Client();
+
+        using var put = await client.PutAsJsonAsync("/chaos", new { errorRate = 0.1 });
+
+        Assert.Equal(expected, put.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_change_without_a_duration_expires_after_five_minutes()
+    {
+        await using var api = new ApiApp().Start();
+        using var client = api.ChaosClient();
+        var before = DateTimeOffset.UtcNow;
+
+        using var set = await client.PutAsJsonAsync("/chaos", new { errorRate = 1.0 });
+
+        var expiresAt = (await set.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("expiresAt").GetDateTimeOffset();
+        Assert.InRange(expiresAt, before.AddSeconds(300), DateTimeOffset.UtcNow.AddSeconds(300));
     }
 }

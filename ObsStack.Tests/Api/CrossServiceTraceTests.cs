@@ -65,11 +65,16 @@ public sealed class CrossServiceTraceTests : IAsyncLifetime
     [Fact]
     public async Task Post_jobs_to_the_api_is_one_trace_into_the_workers_job_and_every_log_line_of_it_carries_its_trace_id()
     {
-        await using var worker = new WorkerApp(ApiTest.ExportingTo(_otlp)).Start();
+        // The worker fetches the api's /data/{id} without being wired to it: its allow-list names the api's port, chosen first.
+        var apiPort = ApiTest.ClosedPort();
+        await using var worker = new WorkerApp(ApiTest.ExportingTo(_otlp, new Dictionary<string, string?>
+        {
+            ["WorkerPool:AllowedTargetHosts:0"] = $"127.0.0.1:{apiPort}",
+        })).Start();
         await using var api = new ApiApp(ApiTest.ExportingTo(_otlp, new Dictionary<string, string?>
         {
             ["services:worker:http:0"] = worker.Address.ToString(),
-        })).Start();
+        }), apiPort).Start();
         using var client = api.Client();
         var sent = DateTimeOffset.UtcNow;
 

@@ -17,7 +17,7 @@ public sealed class RecoveryTests : IAsyncLifetime
     public async Task Exception_in_a_handler_is_a_500_problem_with_trace_id_an_error_span_one_error_log_and_the_next_request_is_served()
     {
         await using var api = new ApiApp(ApiTest.ExportingTo(_otlp)).Start();
-        using var client = api.Client();
+        using var client = api.ChaosClient();
         using (var set = await client.PutAsJsonAsync("/chaos", new { exceptionRate = 1.0 }))
         {
             Assert.Equal(HttpStatusCode.OK, set.StatusCode);

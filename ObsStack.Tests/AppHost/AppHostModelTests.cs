@@ -180,6 +180,22 @@ public sealed class AppHostModelTests
         Assert.DoesNotContain(Resource(appHost, "worker").Annotations.OfType<EndpointAnnotation>(), e => e.IsExternal);
     }
 
+    [Theory]
+    [InlineData("on")]
+    [InlineData("off")]
+    public async Task The_chaos_key_is_a_generated_secret_parameter_given_to_the_api_with_or_without_containers(string containers)
+    {
+        await using var appHost = await CreateAppHostAsync(containers);
+
+        var key = Assert.IsType<ParameterResource>(Resource(appHost, "chaos-key"));
+        var api = await EnvironmentAsync(appHost, "api");
+
+        Assert.True(key.Secret);
+        Assert.NotNull(key.Default);
+        Assert.Same(key, api["Api__ChaosKey"]);
+        Assert.False((await EnvironmentAsync(appHost, "worker")).ContainsKey("Api__ChaosKey"));
+    }
+
     [Fact]
     public async Task Grafana_admin_password_is_a_generated_secret_parameter()
     {

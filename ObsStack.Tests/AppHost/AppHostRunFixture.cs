@@ -19,6 +19,9 @@ public sealed class AppHostRunFixture : IAsyncLifetime
     private OtlpReceiver? _receiver;
     private DistributedApplication? _app;
 
+    /// <summary>The chaos-key parameter's value for this run, given so the run does not generate one into the user secrets.</summary>
+    public const string ChaosKey = "apphost-run-chaos-key-0123456789";
+
     public OtlpReceiver Receiver => _receiver ?? throw new InvalidOperationException("The fixture has not started.");
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The fixture has not started.");
@@ -28,7 +31,7 @@ public sealed class AppHostRunFixture : IAsyncLifetime
         _receiver = await OtlpReceiver.StartAsync();
         using var timeout = new CancellationTokenSource(StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
-            [$"--{ContainerBackends.ModeKey}=off"], timeout.Token);
+            [$"--{ContainerBackends.ModeKey}=off", $"--Parameters:chaos-key={ChaosKey}"], timeout.Token);
 
         foreach (var service in appHost.Resources.OfType<ProjectResource>())
         {

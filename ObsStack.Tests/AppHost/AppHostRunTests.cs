@@ -57,6 +57,20 @@ public sealed class AppHostRunTests(AppHostRunFixture fixture)
             $"the worker's log line of job {id} with trace id {traceId}", SignalTimeout);
     }
 
+    [Fact]
+    public async Task The_api_s_chaos_knobs_need_the_key_the_AppHost_gives_it()
+    {
+        using var api = fixture.App.CreateHttpClient("api", "http");
+
+        using var stranger = await api.PutAsJsonAsync("/chaos", new { latencyMs = 1, durationSeconds = 1 });
+        Assert.Equal(HttpStatusCode.Forbidden, stranger.StatusCode);
+
+        using var drill = new HttpRequestMessage(HttpMethod.Put, "/chaos") { Content = JsonContent.Create(new { latencyMs = 1, durationSeconds = 1 }) };
+        drill.Headers.Add("X-Chaos-Key", AppHostRunFixture.ChaosKey);
+        using var set = await api.SendAsync(drill);
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+    }
+
     [Theory]
     [InlineData("worker")]
     [InlineData("api")]

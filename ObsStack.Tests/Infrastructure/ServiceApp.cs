@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,10 +17,12 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
 {
     private readonly Dictionary<string, string?> _settings;
 
-    public ServiceApp(IDictionary<string, string?>? settings = null)
+    /// <param name="settings">Configuration overrides.</param>
+    /// <param name="port">A loopback port chosen beforehand (a peer's allow-list must name it before this starts); 0: any free one.</param>
+    public ServiceApp(IDictionary<string, string?>? settings = null, int port = 0)
     {
         _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
-        UseKestrel(0);
+        UseKestrel(port);
     }
 
     /// <summary>The address Kestrel really listens on (valid after <see cref="Start"/>).</summary>
@@ -56,10 +59,20 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
     }
 }
 
-/// <summary>The worker with quiet defaults for tests: no load generator unless asked, service name "worker".</summary>
-public sealed class WorkerApp(IDictionary<string, string?>? settings = null)
-    : ServiceApp<ObsStack.Worker.WorkerTelemetry>(Merge(settings))
+/// <summary>
+/// The worker with quiet defaults for tests: no load generator unless asked, service name "worker". Its job client
+/// reaches loopback only (<see cref="LoopbackOnly"/>), whatever the allow-list under test lets through.
+/// </summary>
+public sealed class WorkerApp(IDictionary<string, string?>? settings = null, int port = 0)
+    : ServiceApp<ObsStack.Worker.WorkerTelemetry>(Merge(settings), port)
 {
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureTestServices(services => services.AddHttpClient(ObsStack.Worker.Jobs.JobRunner.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler((handler, _) => ((SocketsHttpHandler)handler).ConnectCallback = LoopbackOnly.ConnectAsync));
+    }
+
     private static Dictionary<string, string?> Merge(IDictionary<string, string?>? settings)
     {
         var merged = new Dictionary<string, string?>

@@ -22,6 +22,10 @@ public sealed class TargetServer : IAsyncDisposable
 
     public string Url(string path) => new Uri(BaseAddress, path).ToString();
 
+    /// <summary>The worker's allow-list entry for this server (<c>127.0.0.1:port</c>): tests name their targets explicitly.</summary>
+    public KeyValuePair<string, string?> AllowListEntry(int index = 0) =>
+        new($"WorkerPool:AllowedTargetHosts:{index}", BaseAddress.Authority);
+
     /// <summary>Lets every held request (and later ones) complete.</summary>
     public void Release() => _release.TrySetResult();
 

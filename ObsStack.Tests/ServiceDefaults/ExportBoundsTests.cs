@@ -35,6 +35,7 @@ public sealed class ExportBoundsTests : IAsyncLifetime
             ["WorkerPool:Workers"] = "8",
             ["WorkerPool:QueueCapacity"] = "500",
             ["WorkerPool:MaxBatchSize"] = "100",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         });
         worker.Start();
         using var client = worker.Client();

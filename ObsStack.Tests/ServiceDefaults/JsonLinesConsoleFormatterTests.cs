@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -54,6 +55,33 @@ public sealed class JsonLinesConsoleFormatterTests
         Assert.True(json.GetProperty("trace_sampled").GetBoolean());
         Assert.Equal("42", json.GetProperty("JobId").GetString());
         Assert.Equal(12.5, json.GetProperty("DurationMs").GetDouble());
+    }
+
+    [Fact]
+    public void A_line_inside_an_unsampled_span_says_trace_sampled_false()
+    {
+        using var activity = new Activity("test").SetIdFormat(ActivityIdFormat.W3C).Start();
+        activity.ActivityTraceFlags = ActivityTraceFlags.None;
+
+        var json = Write("Job 43 succeeded", [], includeScopes: false);
+
+        Assert.Equal(activity.TraceId.ToHexString(), json.GetProperty("trace_id").GetString());
+        Assert.False(json.GetProperty("trace_sampled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Both_services_write_their_console_lines_with_this_formatter()
+    {
+        await using var worker = new ObsStack.Tests.Infrastructure.WorkerApp().Start();
+        await using var api = new ObsStack.Tests.Api.ApiApp().Start();
+
+        foreach (var services in new[] { worker.Services, api.Services })
+        {
+            var console = services.GetRequiredService<IOptionsMonitor<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>>().CurrentValue;
+            Assert.Equal(JsonLinesConsoleFormatter.FormatterName, console.FormatterName);
+            Assert.Contains(services.GetServices<Microsoft.Extensions.Logging.Console.ConsoleFormatter>(), f => f is JsonLinesConsoleFormatter);
+            Assert.Contains(services.GetServices<ILoggerProvider>(), p => p is Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider);
+        }
     }
 
     [Fact]

@@ -46,15 +46,17 @@ public sealed class JobStoreTests
     }
 
     [Fact]
-    public void Removing_a_refused_job_frees_its_place()
+    public void Eviction_keeps_the_order_of_ids_as_long_as_the_store_and_no_longer()
     {
-        var store = Store(10);
-        var job = NewJob();
-        store.Add(job);
+        var store = Store(3);
+        for (var i = 0; i < 1_000; i++)
+        {
+            var job = NewJob();
+            store.Add(job);
+            store.Complete(job, new JobResult("success", 200, 0.01, 1, null, 1));
+        }
 
-        store.Remove(job.Id);
-
-        Assert.Equal(0, store.Count);
-        Assert.Null(store.Get(job.Id));
+        Assert.Equal(3, store.Count);
+        Assert.Equal(3, store.OrderCount);
     }
 }

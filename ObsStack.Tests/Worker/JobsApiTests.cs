@@ -13,7 +13,11 @@ public sealed class JobsApiTests : IClassFixture<JobsApiTests.Worker>
 
     public sealed class Worker : IAsyncLifetime
     {
-        public WorkerApp App { get; } = new(new Dictionary<string, string?> { ["WorkerPool:MaxBatchSize"] = "3" });
+        public WorkerApp App { get; } = new(new Dictionary<string, string?>
+        {
+            ["WorkerPool:MaxBatchSize"] = "3",
+            ["WorkerPool:AllowedTargetHosts:0"] = "localhost",
+        });
 
         public Task InitializeAsync()
         {
@@ -63,7 +67,7 @@ public sealed class JobsApiTests : IClassFixture<JobsApiTests.Worker>
     public async Task Only_the_bad_urls_of_a_batch_are_named_and_nothing_is_queued()
     {
         using var client = _worker.App.Client();
-        using var content = new StringContent("{\"urls\": [\"http://localhost/ok\", \"http://evil.example/x\"]}", Encoding.UTF8, "application/json");
+        using var content = new StringContent("{\"urls\": [\"http://localhost/ok\", \"http://evil.invalid/x\"]}", Encoding.UTF8, "application/json");
 
         using var response = await client.PostAsync("/jobs", content);
 
@@ -71,7 +75,7 @@ public sealed class JobsApiTests : IClassFixture<JobsApiTests.Worker>
         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var errors = problem.RootElement.GetProperty("errors");
         Assert.False(errors.TryGetProperty("urls[0]", out _));
-        Assert.Contains("evil.example", errors.GetProperty("urls[1]")[0].GetString());
+        Assert.Contains("evil.invalid", errors.GetProperty("urls[1]")[0].GetString());
     }
 
     [Theory]

@@ -14,7 +14,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     public async Task Metrics_show_exact_values_after_a_known_set_of_jobs_and_pass_promtool()
     {
         Skip.If(Tools.Find("promtool") is null && !Tools.IsCi, "promtool is not installed (apt-get install prometheus); CI runs this test.");
-        await using var worker = new WorkerApp(new Dictionary<string, string?> { ["WorkerPool:Workers"] = "2" }).Start();
+        await using var worker = new WorkerApp(new Dictionary<string, string?> { ["WorkerPool:Workers"] = "2", [_target.AllowListEntry().Key] = _target.AllowListEntry().Value }).Start();
         using var client = worker.Client();
 
         await client.WaitCompletedAsync(await client.SubmitAsync(_target.Url("/ok"), _target.Url("/ok"), _target.Url("/ok"), _target.Url("/status/404")));
@@ -51,6 +51,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
             ["Telemetry:Metrics:ExportInterval"] = "00:00:01",
             ["Telemetry:Export:ScheduledDelay"] = "00:00:00.100",
             ["Telemetry:Export:MaxQueueSize"] = "64",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         }).Start();
         using var client = worker.Client();
 

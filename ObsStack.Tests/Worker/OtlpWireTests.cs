@@ -27,6 +27,7 @@ public sealed class OtlpWireTests : IAsyncLifetime
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-otlp-api-key=dashboard-secret",
             ["OTEL_RESOURCE_ATTRIBUTES"] = "service.instance.id=worker-test-1,team=platform",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         });
         _worker.Start();
     }

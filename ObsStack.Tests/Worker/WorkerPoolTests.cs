@@ -17,7 +17,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
     [Fact]
     public async Task Pool_never_runs_more_than_N_jobs_at_once_and_the_gauges_show_it()
     {
-        await using var worker = new WorkerApp(new Dictionary<string, string?> { ["WorkerPool:Workers"] = "3" }).Start();
+        await using var worker = new WorkerApp(new Dictionary<string, string?> { ["WorkerPool:Workers"] = "3", [_target.AllowListEntry().Key] = _target.AllowListEntry().Value }).Start();
         using var client = worker.Client();
 
         var ids = await client.SubmitAsync([.. Enumerable.Repeat(_target.Url("/hold"), 10)]);
@@ -43,6 +43,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         {
             ["WorkerPool:Workers"] = "1",
             ["WorkerPool:QueueCapacity"] = "2",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         }).Start();
         using var client = worker.Client();
 
@@ -71,6 +72,8 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         {
             ["WorkerPool:Workers"] = "4",
             ["WorkerPool:JobTimeout"] = "00:00:00.300",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
+            ["WorkerPool:AllowedTargetHosts:1"] = "127.0.0.1:1",
         }).Start();
         using var client = worker.Client();
 
@@ -105,6 +108,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         {
             ["WorkerPool:Workers"] = "2",
             ["WorkerPool:ShutdownGracePeriod"] = "00:00:03",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         }).Start();
         await using var _ = worker;
         using var client = worker.Client();
@@ -133,5 +137,41 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         // Intake is closed once shutdown began.
         var late = intake.Submit([_target.Url("/ok")]);
         Assert.Equal(EnqueueOutcome.ShuttingDown, Assert.IsType<IntakeResult.Refused>(late).Reason);
+    }
+
+    [Fact]
+    public async Task While_draining_a_new_batch_gets_503_with_retry_after_results_stay_readable_and_every_canceled_job_is_counted()
+    {
+        var worker = new WorkerApp(new Dictionary<string, string?>
+        {
+            ["WorkerPool:Workers"] = "1",
+            ["WorkerPool:ShutdownGracePeriod"] = "00:00:02",
+            [_target.AllowListEntry().Key] = _target.AllowListEntry().Value,
+        }).Start();
+        await using var _ = worker;
+        using var client = worker.Client();
+        var ids = await client.SubmitAsync(_target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
+        await Poll.UntilAsync(() => _target.InFlight == 1, "one job in flight", TimeSpan.FromSeconds(10));
+
+        var stopping = worker.StopAsync();
+        await Poll.UntilAsync(() => worker.Logs.Logs.Any(l => l.Message.StartsWith("Worker pool draining", StringComparison.Ordinal)) || stopping.IsCompleted,
+            "the drain to begin", TimeSpan.FromSeconds(5));
+
+        // The server still answers during the grace period: new work is refused with a reason and a delay, results are readable.
+        using var late = await client.PostAsJsonAsync("/jobs", new { urls = new[] { _target.Url("/ok") } });
+        var problem = await Api.ApiTest.ProblemAsync(late, 503);
+        Assert.Equal("Shutting down", problem.GetProperty("title").GetString());
+        Assert.Equal(TimeSpan.FromSeconds(5), late.Headers.RetryAfter?.Delta);
+        Assert.Equal("Running", (await client.GetJobAsync(ids[0])).GetProperty("state").GetString());
+        Assert.False(stopping.IsCompleted);
+
+        await stopping;
+
+        // The held job was canceled at the end of the grace period, the two queued ones before they started: all three counted.
+        var metrics = worker.Get<ObsStack.ServiceDefaults.Metrics.PrometheusPullExporter>().Scrape()!;
+        Assert.Equal(3, WorkerClient.Sample(metrics, "jobs_total{status=\"canceled\"}"));
+        Assert.Equal(3, WorkerClient.Sample(metrics, "job_duration_seconds_count{status=\"canceled\"}"));
+        Assert.Equal(1, WorkerClient.Sample(metrics, "jobs_rejected_total{reason=\"shutting_down\"}"));
+        Assert.Contains(worker.Logs.Logs, l => l.Message == "Worker pool stopped; 2 queued jobs were canceled before they started");
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using ObsStack.ServiceDefaults.Http;
 using ObsStack.Worker.Jobs;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -13,7 +14,9 @@ public sealed record SubmitJobsResponse(IReadOnlyList<AcceptedJob> Jobs);
 public static class JobsApi
 {
     /// <summary>Largest accepted <c>POST /jobs</c> body; 100 URLs of 2 KB fit with room to spare.</summary>
-    public const int MaxBodyBytes = 256 * 1024;
+    public const int MaxBodyBytes = HttpRequestLimits.MaxRequestBodyBytes;
+
+    private const string Example = "{\"urls\": [\"http://host/path\"]}";
 
     /// <summary>Seconds a client is asked to wait when the queue is full: about one job's time at the default rate.</summary>
     public const int RetryAfterSeconds = 1;
@@ -32,7 +35,7 @@ public static class JobsApi
     public static async Task<Results<Accepted<SubmitJobsResponse>, ValidationProblem, ProblemHttpResult>> SubmitJobs(
         HttpRequest request, JobIntake intake, CancellationToken cancellationToken)
     {
-        var (body, problem) = await ReadBodyAsync(request, cancellationToken);
+        var (body, problem) = await JsonRequestBody.ReadAsync<SubmitJobsRequest>(request, MaxBodyBytes, Example, JsonSerializerOptions.Web, cancellationToken);
         if (problem is not null)
         {
             return problem;
@@ -74,52 +77,4 @@ public static class JobsApi
             : TypedResults.Problem($"No job {jobId}: it never existed or is older than the most recent WorkerPool:ResultCapacity jobs.",
                 statusCode: StatusCodes.Status404NotFound, title: "Job not found");
     }
-
-    /// <summary>Reads the body with explicit limits so each bad request gets its own status and a message that says what to fix.</summary>
-    private static async Task<(SubmitJobsRequest? Body, ProblemHttpResult? Problem)> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (!request.HasJsonContentType())
-        {
-            return (null, TypedResults.Problem(
-                $"Content-Type must be application/json; got '{request.ContentType ?? "none"}'.",
-                statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
-        }
-
-        if (request.ContentLength > MaxBodyBytes)
-        {
-            return (null, TooLarge());
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = new byte[8192];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > MaxBodyBytes)
-            {
-                return (null, TooLarge());
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        try
-        {
-            var body = JsonSerializer.Deserialize<SubmitJobsRequest>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonSerializerOptions.Web);
-            return body is null
-                ? (null, Malformed("The body is JSON null; send {\"urls\": [\"http://host/path\"]}."))
-                : (body, null);
-        }
-        catch (JsonException ex)
-        {
-            return (null, Malformed($"The body is not valid JSON for {{\"urls\": [\"...\"]}}: {ex.Message}"));
-        }
-    }
-
-    private static ProblemHttpResult TooLarge() => TypedResults.Problem(
-        $"The body exceeds {MaxBodyBytes} bytes. Send fewer URLs per request.",
-        statusCode: StatusCodes.Status413PayloadTooLarge, title: "Body too large");
-
-    private static ProblemHttpResult Malformed(string detail) => TypedResults.Problem(
-        detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
 }

@@ -15,6 +15,8 @@ internal static class Extensions
             .ValidateDataAnnotations()
             .Validate(o => o.ResultCapacity >= o.QueueCapacity + o.Workers,
                 $"{WorkerPoolOptions.SectionName}:ResultCapacity must be at least QueueCapacity + Workers, so no accepted job is evicted before it is done.")
+            .Validate(o => o.AllowedTargetHosts.All(TargetAllowList.IsValidEntry),
+                $"{WorkerPoolOptions.SectionName}:AllowedTargetHosts: each entry is host (ports 80/443), host:port, host:* or *.domain[:port]; IPv6 as [::1]:port.")
             .ValidateOnStart();
         services.AddOptions<LoadGeneratorOptions>()
             .BindConfiguration(LoadGeneratorOptions.SectionName)

@@ -35,21 +35,12 @@ public sealed class JobIntake(
         var now = DateTimeOffset.UtcNow;
         var jobs = parsed.Select(url => new Job { Id = Guid.CreateVersion7(), Url = url, SubmittedAt = now, Parent = parent }).ToList();
 
-        // Stored before they are queued, so a worker that takes a job at once always finds it.
-        foreach (var job in jobs)
-        {
-            store.Add(job);
-        }
-
-        var outcome = queue.TryEnqueue(jobs);
+        // Stored only once accepted, just before each becomes readable: a worker that takes a job at once always finds
+        // it, and a refused batch leaves nothing behind (issue 11: storing first leaked every refused id).
+        var outcome = queue.TryEnqueue(jobs, store.Add);
         if (outcome == EnqueueOutcome.Accepted)
         {
             return new IntakeResult.Accepted(jobs);
-        }
-
-        foreach (var job in jobs)
-        {
-            store.Remove(job.Id);
         }
 
         telemetry.Rejected.Add(jobs.Count, new KeyValuePair<string, object?>("reason",
@@ -92,7 +83,9 @@ public sealed class JobIntake(
                 var url = new Uri(raw!, UriKind.Absolute);
                 if (!allowList.IsAllowed(url))
                 {
-                    error = $"Host '{url.Host}' is not on the allow-list ({WorkerPoolOptions.SectionName}:AllowedTargetHosts). Allowed: {string.Join(", ", allowList.Hosts)}.";
+                    // Which key to change, never the list itself: the caller may be anyone who can reach the api.
+                    error = $"'{url.Host}:{url.Port}' is not on the allow-list. The worker fetches only the services it is wired to, " +
+                        $"its own /demo/work/{{id}}, and what {WorkerPoolOptions.SectionName}:AllowedTargetHosts lists (host:port); add the target there.";
                 }
                 else
                 {

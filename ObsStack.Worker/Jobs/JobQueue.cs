@@ -40,7 +40,12 @@ public sealed class JobQueue
 
     public ChannelReader<Job> Reader => _channel.Reader;
 
-    public EnqueueOutcome TryEnqueue(IReadOnlyList<Job> jobs)
+    /// <summary>
+    /// Queues the whole batch or none of it. <paramref name="onAccepted"/> runs for each job of an accepted batch just
+    /// before it becomes readable, so the store holds a job before any worker can take it, and a refused batch is never
+    /// stored at all.
+    /// </summary>
+    public EnqueueOutcome TryEnqueue(IReadOnlyList<Job> jobs, Action<Job> onAccepted)
     {
         lock (_gate)
         {
@@ -57,6 +62,7 @@ public sealed class JobQueue
 
             foreach (var job in jobs)
             {
+                onAccepted(job);
                 if (!_channel.Writer.TryWrite(job))
                 {
                     throw new InvalidOperationException("The job queue refused a write it had room for.");

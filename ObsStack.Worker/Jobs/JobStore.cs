@@ -11,6 +11,8 @@ public sealed record JobView(
 /// <summary>
 /// The most recent jobs, bounded by <see cref="WorkerPoolOptions.ResultCapacity"/>. Eviction takes the oldest
 /// finished job; a queued or running job is never evicted (the capacity is validated to exceed queue + workers).
+/// Only accepted jobs are added (<see cref="JobIntake"/>), and every id in the eviction order is a stored job, so both
+/// collections stay within the capacity whatever is refused.
 /// </summary>
 public sealed class JobStore(IOptions<WorkerPoolOptions> options)
 {
@@ -23,6 +25,9 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
     private int _count;
 
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Ids waiting in the eviction order: equal to <see cref="Count"/> whenever no add is in progress.</summary>
+    internal int OrderCount => _order.Count;
 
     public void Add(Job job)
     {
@@ -71,8 +76,7 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
         }
     }
 
-    /// <summary>Removes a job that was never accepted (its batch was refused after it was stored).</summary>
-    public void Remove(Guid id)
+    private void Remove(Guid id)
     {
         if (_jobs.TryRemove(id, out _))
         {

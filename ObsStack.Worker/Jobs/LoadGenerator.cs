@@ -54,6 +54,9 @@ public sealed partial class LoadGenerator(
                     case IntakeResult.Invalid invalid:
                         LogInvalidTarget(url, string.Join("; ", invalid.Errors.SelectMany(e => e.Value)));
                         return;
+                    case IntakeResult.Refused { Reason: EnqueueOutcome.ShuttingDown }:
+                        // The pool drains before this service is stopped; nothing more to send.
+                        return;
                     case IntakeResult.Refused:
                         // Counted in jobs_rejected_total; logged once per backlog, not per tick.
                         if (refusedInARow++ == 0)

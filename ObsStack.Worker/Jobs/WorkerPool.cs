@@ -6,12 +6,16 @@ namespace ObsStack.Worker.Jobs;
 /// A fixed pool of N workers reading the bounded queue. On shutdown: intake closes, no worker starts another job,
 /// in-flight jobs get <see cref="WorkerPoolOptions.ShutdownGracePeriod"/> to finish and are canceled after it, and
 /// jobs still queued are recorded as canceled — every accepted job ends with a recorded outcome.
+/// The drain runs in <see cref="StoppingAsync"/>, before the host stops any service, so the web server still answers
+/// while it lasts: a new <c>POST /jobs</c> gets 503 with Retry-After and <c>GET /jobs/{id}</c> still works. (The web
+/// server is the last hosted service registered, so it is the first stopped; a drain in StopAsync would run after
+/// clients were already refused connections.)
 /// </summary>
 public sealed partial class WorkerPool(
     JobQueue queue,
     JobRunner runner,
     IOptions<WorkerPoolOptions> options,
-    ILogger<WorkerPool> logger) : BackgroundService
+    ILogger<WorkerPool> logger) : BackgroundService, IHostedLifecycleService
 {
     // Never disposed: it has no timer and no linked parents, so disposing frees nothing, and the host may dispose this
     // service while a second, concurrent StopAsync (Run's own, next to the caller's) still cancels it: that raced into
@@ -52,6 +56,15 @@ public sealed partial class WorkerPool(
         }
     }
 
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The drain, while the web server still serves (see the class summary).</summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>
     /// Runs the shutdown once, however many callers ask (the host's <c>Run</c> and an explicit <c>StopAsync</c> both
     /// do); every caller waits for that one shutdown, or for its own token.
@@ -71,6 +84,7 @@ public sealed partial class WorkerPool(
     {
         queue.Close();
         var grace = options.Value.ShutdownGracePeriod;
+        LogDraining(queue.Count, grace.TotalSeconds);
 
         using (var graceElapsed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -102,6 +116,9 @@ public sealed partial class WorkerPool(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started: {Workers} workers, queue capacity {QueueCapacity}")]
     private partial void LogStarted(int workers, int queueCapacity);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool draining: new jobs get 503, {Queued} queued jobs will be canceled, in-flight jobs get {GraceSeconds} s")]
+    private partial void LogDraining(int queued, double graceSeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown grace period of {GraceSeconds} s elapsed; canceling in-flight jobs")]
     private partial void LogGraceElapsed(double graceSeconds);

@@ -33,8 +33,9 @@ public sealed class WorkerPoolOptions
     public int ResultCapacity { get; set; } = 10_000;
 
     /// <summary>
-    /// Hosts the worker may fetch (exact names, or <c>*.example.com</c>). Empty: loopback only. The hosts of the
-    /// services the worker is wired to (<c>services__{name}__*</c>) are always allowed.
+    /// Targets the worker may fetch besides the services it is wired to (<c>services__{name}__*</c>, exact host and
+    /// port) and its own <c>/demo/work/{id}</c>: <c>host</c> (ports 80/443), <c>host:port</c>, <c>host:*</c> (any port),
+    /// <c>*.domain</c> or <c>*.domain:port</c>. Empty: nothing more. Loopback is no exception: list <c>localhost:8080</c>.
     /// </summary>
     public List<string> AllowedTargetHosts { get; set; } = [];
 }

@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ObsStack.ServiceDefaults.Http;
+
+/// <summary>
+/// The one request-body reader of every JSON endpoint, in every service. Each way a body can be wrong gets its own
+/// status and a problem that says what to fix, and none of them is a 500: Content-Type not JSON → 415; declared or
+/// chunked length over the endpoint's limit → 413; a body Kestrel rejects (bad chunk framing, shorter than its
+/// Content-Length, the connection dropped) → 400; too slow (Kestrel's minimum data rate, or the request's deadline while
+/// the body was still arriving) → 408; empty, not well-formed JSON or not an object → 400.
+/// A client's fault is logged at debug, without a stack.
+/// </summary>
+public static partial class JsonRequestBody
+{
+    private const int ReadSize = 8192;
+
+    /// <summary>The body as bytes, checked to be one JSON object; or the problem to answer with.</summary>
+    public static async Task<(byte[]? Body, ProblemHttpResult? Problem)> ReadAsync(
+        HttpRequest request, int maxBytes, string example, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadBytesAsync(request, maxBytes, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, Rejected(request, problem));
+        }
+
+        if (body!.Length == 0)
+        {
+            return (null, Rejected(request, Malformed($"The body is empty; send {example}.")));
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? (body, null)
+                : (null, Rejected(request, Malformed(
+                    $"The body is JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object; send {example}.")));
+        }
+        catch (JsonException ex)
+        {
+            return (null, Rejected(request, Malformed($"The body is not valid JSON ({ex.Message}); send {example}.")));
+        }
+    }
+
+    /// <summary>The body deserialized as <typeparamref name="T"/> with <paramref name="options"/>; or the problem to answer with.</summary>
+    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(
+        HttpRequest request, int maxBytes, string example, JsonSerializerOptions options, CancellationToken cancellationToken)
+        where T : class
+    {
+        var (body, problem) = await ReadAsync(request, maxBytes, example, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, options) is { } value
+                ? (value, null)
+                : (null, Rejected(request, Malformed($"The body is JSON null; send {example}.")));
+        }
+        catch (JsonException ex)
+        {
+            return (null, Rejected(request, Malformed($"The body is not valid JSON for {example}: {ex.Message}")));
+        }
+    }
+
+    public static ProblemHttpResult Malformed(string detail) => TypedResults.Problem(
+        detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
+
+    internal static string TitleFor(int status) => status switch
+    {
+        StatusCodes.Status408RequestTimeout => "Request body too slow",
+        StatusCodes.Status413PayloadTooLarge => "Body too large",
+        _ => "Bad request body",
+    };
+
+    private static async Task<(byte[]? Body, ProblemHttpResult? Problem)> ReadBytesAsync(
+        HttpRequest request, int maxBytes, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+        {
+            return (null, TypedResults.Problem(
+                $"Content-Type must be application/json; got '{request.ContentType ?? "none"}'.",
+                statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
+        }
+
+        // A declared length over the limit is refused before a byte is read.
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        var chunk = ArrayPool<byte>.Shared.Rent(ReadSize);
+        try
+        {
+            using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : ReadSize);
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk.AsMemory(0, ReadSize), cancellationToken)) > 0)
+            {
+                // A chunked body has no declared length: stop at the limit rather than buffer what arrives.
+                if (buffer.Length + read > maxBytes)
+                {
+                    return (null, TooLarge(maxBytes));
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            return (buffer.ToArray(), null);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's verdict: malformed chunk framing or a body cut short (400), below the minimum data rate (408),
+            // over its MaxRequestBodySize (413). Its messages name the fault and carry nothing of ours.
+            return (null, ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? TooLarge(maxBytes)
+                : TypedResults.Problem($"The request body could not be read: {ex.Message}",
+                    statusCode: ex.StatusCode, title: TitleFor(ex.StatusCode)));
+        }
+        catch (IOException ex)
+        {
+            // The connection was reset mid-body; nobody may be left to read this, but the request is recorded as what it was.
+            return (null, TypedResults.Problem($"The connection broke before the body was complete: {ex.Message}",
+                statusCode: StatusCodes.Status400BadRequest, title: TitleFor(StatusCodes.Status400BadRequest)));
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away, or the request's deadline passed while its body was still arriving: its fault, not ours.
+            return (null, TypedResults.Problem("The request body did not arrive completely before the request was canceled.",
+                statusCode: StatusCodes.Status408RequestTimeout, title: TitleFor(StatusCodes.Status408RequestTimeout)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+    }
+
+    private static ProblemHttpResult TooLarge(int maxBytes) => TypedResults.Problem(
+        $"The body exceeds {maxBytes} bytes.",
+        statusCode: StatusCodes.Status413PayloadTooLarge, title: TitleFor(StatusCodes.Status413PayloadTooLarge));
+
+    private static ProblemHttpResult Rejected(HttpRequest request, ProblemHttpResult problem)
+    {
+        var logger = request.HttpContext.RequestServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(JsonRequestBody))
+            ?? NullLogger.Instance;
+        LogRejected(logger, request.Method, request.Path, problem.StatusCode, problem.ProblemDetails.Detail);
+        return problem;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Method} {Path}: request body refused ({StatusCode}): {Reason}")]
+    private static partial void LogRejected(ILogger logger, string method, string path, int statusCode, string? reason);
+}
