@@ -73,6 +73,7 @@ public sealed class ExportBoundsTests : IAsyncLifetime
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["Telemetry:Traces:OtlpEndpoint"] = refusing.TracesEndpoint.ToString(),
             ["Telemetry:Export:ScheduledDelay"] = "00:00:00.050",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         });
         worker.Start();
         using var client = worker.Client();

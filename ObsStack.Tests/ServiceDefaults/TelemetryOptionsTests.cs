@@ -1,4 +1,5 @@
-using ObsStack.Tests.Infrastructure;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace ObsStack.Tests.ServiceDefaults;
 
@@ -12,12 +13,15 @@ public sealed class TelemetryOptionsTests
     [InlineData("Telemetry:Export:Timeout", "00:05:00")]
     [InlineData("Telemetry:Metrics:ExportInterval", "00:00:00.100")]
     [InlineData("Telemetry:SamplingRatio", "1.5")]
-    public void A_bad_setting_stops_the_service_at_start_naming_the_key(string key, string value)
+    public void A_bad_setting_stops_the_host_at_start_naming_the_key(string key, string value)
     {
-        using var worker = new WorkerApp(new Dictionary<string, string?> { [key] = value });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration[key] = value;
+        builder.ConfigureOpenTelemetry();
+        using var host = builder.Build();
 
-        var error = Assert.ThrowsAny<Exception>(() => { worker.Start(); });
+        var error = Assert.Throws<OptionsValidationException>(() => host.Start());
 
-        Assert.Contains($"{key} must be between", error.ToString());
+        Assert.Contains($"{key} must be between", error.Message);
     }
 }
