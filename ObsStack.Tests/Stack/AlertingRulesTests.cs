@@ -11,7 +11,8 @@ namespace ObsStack.Tests.Stack;
 
 /// <summary>
 /// The shipped alerting rules on a real Prometheus scraping the running worker and api: quiet while all is well; the
-/// api's chaos knob makes the matching alerts go pending, then fire, and they resolve once the knob is reset.
+/// api's chaos knob makes the matching alerts go pending, then fire, and they resolve once the knob is reset; the api
+/// stopping fires ServiceDown.
 /// The rules run time-compressed — every range selector and <c>for</c> divided by <see cref="TimeCompression"/>
 /// (<c>[5m]</c> → <c>[15s]</c>, <c>for: 5m</c> → <c>15s</c>), thresholds unchanged — so the incident takes seconds, not
 /// minutes; the shipped text itself is what promtool checks and unit-tests (<see cref="PromtoolRulesTests"/>).
@@ -54,7 +55,7 @@ public sealed class AlertingRulesTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [SkippableFact]
-    public async Task Api_error_chaos_fires_the_error_alerts_which_resolve_after_the_reset_and_without_chaos_nothing_fires()
+    public async Task Without_chaos_nothing_fires_api_error_chaos_fires_the_error_alerts_until_reset_and_a_stopped_api_fires_ServiceDown()
     {
         PrometheusServer.SkipIfUnavailable();
         var root = GrafanaFiles.FindRepoRoot();
@@ -154,6 +155,25 @@ public sealed class AlertingRulesTests(ITestOutputHelper output) : IAsyncLifetim
             return ResolvingAlerts.All(resolvedAt.ContainsKey);
         }, "the error alerts resolved: " + string.Join(", ", ResolvingAlerts), Deadline);
 
+        // 4. The api stops: its series stop arriving and ServiceDown fires for it (scrape path here; the OTLP path,
+        // where a series just ends without staleness markers, is in grafana/prometheus/tests/alerts.test.yaml).
+        await api.StopAsync();
+        var stopped = Stopwatch.StartNew();
+        TimeSpan? downPending = null;
+        await Poll.UntilAsync(async () =>
+        {
+            var down = (await prometheus.AlertsAsync()).FirstOrDefault(a => Label(a, "alertname") == "ServiceDown");
+            if (down.ValueKind == JsonValueKind.Undefined)
+            {
+                return false;
+            }
+
+            Assert.Equal("api", Label(down, "job"));
+            downPending ??= stopped.Elapsed;
+            return down.GetProperty("state").GetString() == "firing";
+        }, "ServiceDown{job=\"api\"} firing", Deadline);
+        var downFiring = stopped.Elapsed;
+
         foreach (var key in ChaosAlerts)
         {
             var rule = shipped.First(r => r.Alert == key.Alert);
@@ -162,6 +182,10 @@ public sealed class AlertingRulesTests(ITestOutputHelper output) : IAsyncLifetim
                 $"pending {Seconds(pendingAt[key])}, firing {Seconds(firingAt[key])} after the knob; " +
                 (resolvedAt.TryGetValue(key, out var resolved) ? $"resolved {Seconds(resolved)} after the reset" : "still firing at the end (by design)"));
         }
+
+        var serviceDown = shipped.First(r => r.Alert == "ServiceDown");
+        output.WriteLine($"ServiceDown{{job=\"api\"}} (for {serviceDown.For}, here {PrometheusRules.Compress(serviceDown.For!, TimeCompression)}): " +
+            $"pending {Seconds(downPending!.Value)}, firing {Seconds(downFiring)} after the api stopped");
     }
 
     private static string Label(JsonElement alertOrSample, string name)
