@@ -243,6 +243,23 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
+    public async Task Prometheus_container_loads_the_rule_files_from_its_mounted_config_folder()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var mount = Assert.Single(Resource(appHost, "prometheus").Annotations.OfType<ContainerMountAnnotation>(),
+            m => m.Type == ContainerMountType.BindMount && m.Target == "/etc/prometheus");
+        Assert.Contains("--config.file=/etc/prometheus/prometheus.yaml", await ArgumentsAsync(appHost, "prometheus"));
+
+        // rule_files resolve against the config file's folder: rules/*.yaml in the container is the mounted source's.
+        var config = GrafanaFiles.LoadYaml(Path.Combine(mount.Source!, "prometheus.yaml"));
+        var glob = Assert.Single(config["rule_files"]!.AsArray())!.GetValue<string>();
+        var loaded = Directory.GetFiles(Path.Combine(mount.Source!, Path.GetDirectoryName(glob)!), Path.GetFileName(glob)).Order().ToList();
+        Assert.Equal(PrometheusRules.RuleFiles(GrafanaFiles.FindRepoRoot()).Select(Path.GetFullPath), loaded.Select(Path.GetFullPath));
+        Assert.NotEmpty(loaded);
+    }
+
+    [Fact]
     public async Task Grafana_resource_links_to_each_ObsStack_dashboard()
     {
         await using var appHost = await CreateAppHostAsync();

@@ -7,7 +7,8 @@ namespace ObsStack.Tests.Infrastructure;
 
 /// <summary>
 /// A real Prometheus (the Debian <c>prometheus</c> package) on a free loopback port with a generated config that
-/// scrapes the given services every second, job label = service name, exactly as DESIGN.md's PromQL expects.
+/// scrapes the given services every second, job label = service name, exactly as DESIGN.md's PromQL expects, and
+/// evaluates the given rule files every second.
 /// </summary>
 public sealed class PrometheusServer : IAsyncDisposable
 {
@@ -41,13 +42,16 @@ public sealed class PrometheusServer : IAsyncDisposable
         Skip.If(true, "Prometheus is not installed (apt-get install prometheus); CI runs this test.");
     }
 
-    public static async Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, Uri> targets)
+    public static async Task<PrometheusServer> StartAsync(
+        IReadOnlyDictionary<string, Uri> targets, IEnumerable<string>? ruleFiles = null)
     {
         var binary = Tools.Find("prometheus") ?? throw new InvalidOperationException("prometheus is not on PATH.");
         var directory = Directory.CreateTempSubdirectory("obsstack-prometheus-").FullName;
         var port = FreePort();
 
-        var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n" +
+        var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n" +
+            (ruleFiles?.ToList() is { Count: > 0 } rules ? "rule_files:\n" + string.Concat(rules.Select(file => $"  - '{file}'\n")) : "") +
+            "scrape_configs:\n" +
             string.Concat(targets.Select(t =>
                 $"  - job_name: {t.Key}\n    metrics_path: /metrics\n    static_configs:\n      - targets: ['{t.Value.Authority}']\n"));
         var configPath = Path.Combine(directory, "prometheus.yml");
@@ -106,6 +110,28 @@ public sealed class PrometheusServer : IAsyncDisposable
         };
     }
 
+    /// <summary>The active alerts (<c>/api/v1/alerts</c>): labels, annotations, state pending or firing, activeAt.</summary>
+    public async Task<JsonElement[]> AlertsAsync() =>
+        [.. (await GetDataAsync("api/v1/alerts")).GetProperty("alerts").EnumerateArray()];
+
+    /// <summary>Every loaded rule (<c>/api/v1/rules</c>), each with its group name, health and last error.</summary>
+    public async Task<JsonElement[]> RulesAsync() =>
+        [.. (await GetDataAsync("api/v1/rules")).GetProperty("groups").EnumerateArray()
+            .SelectMany(group => group.GetProperty("rules").EnumerateArray())];
+
+    private async Task<JsonElement> GetDataAsync(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        using var document = JsonDocument.Parse(body);
+        if (document.RootElement.GetProperty("status").GetString() != "success")
+        {
+            throw new InvalidOperationException($"GET {path} failed:\n{body}");
+        }
+
+        return document.RootElement.GetProperty("data").Clone();
+    }
+
     /// <summary>Polls the query until it returns at least one series.</summary>
     public async Task<JsonElement[]> WaitForDataAsync(string promql, TimeSpan timeout)
     {
@@ -154,6 +180,43 @@ public static class Tools
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(dir => Path.Combine(dir, name))
             .FirstOrDefault(File.Exists);
+
+    /// <summary>Runs promtool with the arguments (e.g. <c>check rules a.yaml</c>); returns (exit code, output).</summary>
+    public static async Task<(int ExitCode, string Output)> PromtoolAsync(params string[] arguments)
+    {
+        var promtool = Find("promtool") ?? throw new InvalidOperationException("promtool is not on PATH (Debian package 'prometheus').");
+        var start = new ProcessStartInfo(promtool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>Skips the test when promtool is not installed — except in CI, where that is a failure.</summary>
+    public static void SkipIfNoPromtool()
+    {
+        if (Find("promtool") is not null)
+        {
+            return;
+        }
+
+        if (IsCi)
+        {
+            throw new InvalidOperationException("CI=true but 'promtool' is not on PATH: .ci/run must install the Debian package 'prometheus'.");
+        }
+
+        Skip.If(true, "promtool is not installed (apt-get install prometheus); CI runs this test.");
+    }
 
     /// <summary>Runs <c>promtool check metrics</c> on the text; returns (exit code, output).</summary>
     public static async Task<(int ExitCode, string Output)> PromtoolCheckMetricsAsync(string exposition)

@@ -36,6 +36,12 @@ public enum QueryPrerequisite
     /// until an exception is thrown), so "no data" from a healthy service is expected.
     /// </summary>
     FirstEvent,
+
+    /// <summary>
+    /// Prometheus' <c>ALERTS</c> series (the alert states and annotations): it exists only while an alert is pending or
+    /// firing, so a healthy stack has none. AlertingRulesTests runs these while a chaos knob makes alerts fire.
+    /// </summary>
+    FiringAlert,
 }
 
 /// <summary>One PromQL expression of a dashboard, with the dashboard's variables substituted.</summary>
@@ -248,6 +254,11 @@ public static partial class DashboardQueries
             return QueryPrerequisite.TempoMetricsGenerator;
         }
 
+        if (AlertsSeries().IsMatch(expr))
+        {
+            return QueryPrerequisite.FiringAlert;
+        }
+
         return FirstEventFamilies.Any(family => expr.Contains(family, StringComparison.Ordinal))
             ? QueryPrerequisite.FirstEvent
             : QueryPrerequisite.None;
@@ -277,6 +288,9 @@ public static partial class DashboardQueries
 
     [GeneratedRegex(@"^\s*label_values\(\s*(?<selector>.+)\s*,\s*\w+\s*\)\s*$", RegexOptions.Singleline)]
     private static partial Regex LabelValuesCall();
+
+    [GeneratedRegex(@"\bALERTS(?:_FOR_STATE)?\b")]
+    private static partial Regex AlertsSeries();
 
     [GeneratedRegex(@"^(?<amount>\d+)(?<unit>ms|s|m|h|d)$")]
     private static partial Regex DurationPattern();

@@ -36,7 +36,7 @@ public sealed partial class GrafanaProvisioningTests
     private const string DashboardsMountPath = "/etc/grafana/dashboards";
 
     /// <summary>Panels whose values carry their own unit (or none): logs, graphs of services, flame graphs, rows.</summary>
-    private static readonly HashSet<string> PanelTypesWithoutUnit = ["row", "logs", "nodeGraph", "flamegraph", "text", "traces"];
+    private static readonly HashSet<string> PanelTypesWithoutUnit = ["row", "logs", "nodeGraph", "flamegraph", "text", "traces", "alertlist"];
 
     /// <summary>The reference write-up's queries (DESIGN.md): they must work against ObsStack exactly as written.</summary>
     private static readonly string[] ReferenceQueries =
@@ -342,10 +342,75 @@ public sealed partial class GrafanaProvisioningTests
         Assert.True(Has("flamegraph", "pyroscope", t => t["profileTypeId"]?.GetValue<string>() == "process_cpu:cpu:nanoseconds:cpu:nanoseconds"));
 
         // A marker at every service start, from a metric (no annotation API, so no token).
-        var start = Assert.Single(GrafanaFiles.Annotations(overview));
+        var start = Assert.Single(GrafanaFiles.Annotations(overview), a => a["name"]?.GetValue<string>() == "Service start");
         Assert.Equal("prometheus", GrafanaFiles.DatasourceUid(start["datasource"]));
         Assert.Contains("process_uptime_seconds", start["expr"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.True(start["useValueForTime"]?.GetValue<bool>());
+    }
+
+    [Fact]
+    public void The_overview_starts_with_the_alerts_firing_and_pending_and_the_SLO_burn_rate()
+    {
+        var overview = GrafanaFiles.Dashboards(Root).Single(d => d.Dashboard["uid"]?.GetValue<string>() == "obsstack-overview").Dashboard;
+        var top = GrafanaFiles.Panels(overview).Where(p => p["gridPos"]?["y"]?.GetValue<int>() < 9 && p["type"]?.GetValue<string>() != "row").ToList();
+
+        // Grafana's alert list (Prometheus' rules through its rules API) and a state panel on the ALERTS series.
+        var list = Assert.Single(top, p => p["type"]?.GetValue<string>() == "alertlist");
+        Assert.True(list["options"]?["stateFilter"]?["firing"]?.GetValue<bool>());
+        Assert.True(list["options"]?["stateFilter"]?["pending"]?.GetValue<bool>());
+        var states = Assert.Single(top, p => GrafanaFiles.Targets(p).Any(t => t["expr"]?.GetValue<string>().Contains("ALERTS{alertstate=\"pending\"", StringComparison.Ordinal) == true));
+        Assert.Contains("ALERTS{alertstate=\"firing\"", GrafanaFiles.Targets(states).Single()["expr"]!.GetValue<string>(), StringComparison.Ordinal);
+        // The Prometheus data source lets Grafana's alerting read its rules (the alert list needs it).
+        Assert.True(GrafanaFiles.Datasources(Root).Single(d => Uid(d) == "prometheus")["jsonData"]?["manageAlerts"]?.GetValue<bool>());
+
+        var burn = GrafanaFiles.Panels(overview).Single(p => p["title"]?.GetValue<string>() == "Job success SLO: error budget burn rate");
+        Assert.All(GrafanaFiles.Targets(burn), t => Assert.StartsWith("job:jobs_failed:ratio_rate", t["expr"]!.GetValue<string>(), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_dashboard_marks_firing_alerts_on_its_time_series()
+    {
+        foreach (var (file, dashboard) in GrafanaFiles.Dashboards(Root))
+        {
+            var alerts = Assert.Single(GrafanaFiles.Annotations(dashboard), a => a["name"]?.GetValue<string>() == "Alerts firing");
+            Assert.Equal("prometheus", GrafanaFiles.DatasourceUid(alerts["datasource"]));
+            Assert.True(alerts["enable"]?.GetValue<bool>(), $"{file}: the alert annotation must be on by default.");
+            Assert.Contains("ALERTS{alertstate=\"firing\"", alerts["expr"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("obsstack-worker-pool", "job_duration_seconds_bucket")]
+    [InlineData("obsstack-api", "http_server_request_duration_seconds_bucket")]
+    public void Latency_heatmaps_show_the_histogram_buckets_with_exemplars(string dashboardUid, string buckets)
+    {
+        var dashboard = GrafanaFiles.Dashboards(Root).Single(d => d.Dashboard["uid"]?.GetValue<string>() == dashboardUid).Dashboard;
+
+        var heatmap = Assert.Single(GrafanaFiles.Panels(dashboard), p => p["type"]?.GetValue<string>() == "heatmap");
+        var target = Assert.Single(GrafanaFiles.Targets(heatmap));
+        Assert.Contains(buckets, target["expr"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.StartsWith("sum by (le) (", target["expr"]!.GetValue<string>(), StringComparison.Ordinal);
+        // Pre-bucketed data: Grafana must not re-bucket it, and the y axis reads in seconds.
+        Assert.Equal("heatmap", target["format"]?.GetValue<string>());
+        Assert.False(heatmap["options"]?["calculate"]?.GetValue<bool>());
+        Assert.Equal("s", heatmap["options"]?["yAxis"]?["unit"]?.GetValue<string>());
+        Assert.True(target["exemplar"]?.GetValue<bool>());
+    }
+
+    [Theory]
+    [InlineData("obsstack-worker-pool", "Slow jobs (traces)", "duration > 1s")]
+    [InlineData("obsstack-api", "Slow or failing requests (traces)", "duration > 500ms")]
+    public void Slow_trace_searches_the_alerts_point_to_are_traceql_on_duration(string dashboardUid, string title, string condition)
+    {
+        var dashboard = GrafanaFiles.Dashboards(Root).Single(d => d.Dashboard["uid"]?.GetValue<string>() == dashboardUid).Dashboard;
+
+        var panel = Assert.Single(GrafanaFiles.Panels(dashboard), p => p["title"]?.GetValue<string>() == title);
+        var target = Assert.Single(GrafanaFiles.Targets(panel));
+        Assert.Equal("tempo", GrafanaFiles.DatasourceUid(target["datasource"]));
+        Assert.Equal("traceql", target["queryType"]?.GetValue<string>());
+        Assert.Contains(condition, target["query"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(PrometheusRules.All(Root), r => r.Alert is not null
+            && r.Annotations.GetValueOrDefault("description", "").Contains($"\"{title}\"", StringComparison.Ordinal));
     }
 
     private static string Uid(JsonObject datasource) => datasource["uid"]?.GetValue<string>() ?? "";
