@@ -71,7 +71,7 @@ public sealed class AlertingRulesTests(ITestOutputHelper output) : IAsyncLifetim
         worker.Start();
         await using var prometheus = await PrometheusServer.StartAsync(
             new Dictionary<string, Uri> { ["worker"] = worker.Address, ["api"] = api.Address }, rules);
-        using var apiClient = api.Client();
+        using var apiClient = api.ChaosClient();
         await WarmUpAsync(prometheus);
 
         // 1. No chaos: not one alert pending or firing, at any evaluation of the quiet window.
