@@ -7,7 +7,11 @@ using OpenTelemetry.Metrics;
 
 namespace ObsStack.ServiceDefaults.Metrics;
 
-/// <summary><c>GET /metrics</c>: the meter provider's cumulative state in the Prometheus text format, on demand.</summary>
+/// <summary>
+/// <c>GET /metrics</c>: the meter provider's cumulative state in the Prometheus text format, on demand. Our own exporter,
+/// not OpenTelemetry.Exporter.Prometheus.AspNetCore: the package's names differ from Prometheus' OTLP translation that
+/// the dashboards and alerts rely on (PrometheusExporterPackageTests).
+/// </summary>
 internal static class MetricsEndpoint
 {
     /// <summary>The pull reader behind <c>/metrics</c>: collects only when scraped, so nothing builds up between scrapes.</summary>
