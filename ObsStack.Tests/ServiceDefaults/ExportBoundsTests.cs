@@ -61,7 +61,7 @@ public sealed class ExportBoundsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Every_span_a_failing_backend_refuses_is_counted_once_and_the_other_destination_gets_them_all()
+    public async Task Every_span_and_log_record_a_failing_backend_refuses_is_counted_once_and_the_other_destination_gets_them_all()
     {
         await using var healthy = await OtlpReceiver.StartAsync();
         await using var refusing = await OtlpReceiver.StartAsync();
@@ -72,6 +72,7 @@ public sealed class ExportBoundsTests : IAsyncLifetime
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = healthy.BaseAddress.ToString(),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["Telemetry:Traces:OtlpEndpoint"] = refusing.TracesEndpoint.ToString(),
+            ["Telemetry:Logs:OtlpEndpoint"] = refusing.LogsEndpoint.ToString(),
             ["Telemetry:Export:ScheduledDelay"] = "00:00:00.050",
             ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
         });
@@ -84,26 +85,32 @@ public sealed class ExportBoundsTests : IAsyncLifetime
         // Each job is 3 spans (POST /jobs once for the batch, then process_job and its GET per job): wait for all of
         // them at the healthy destination, then for the same number to be counted as dropped at the refusing one.
         await healthy.WaitForAsync(r => r.Spans.Count(s => s.Name == "process_job") == 20, "the 20 process_job spans");
-        var sent = 0;
-        double? dropped = null;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            sent = healthy.Spans.Count;
-            dropped = WorkerClient.Sample(await client.MetricsAsync(),
-                "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}");
-            if (dropped == sent)
-            {
-                break;
-            }
-
-            await Task.Delay(100);
-        }
-
+        var (sent, dropped) = await SettledAsync("traces");
         Assert.Equal(sent, dropped);
+        await healthy.WaitForAsync(r => ids.All(id => r.Logs.Any(l => l.Body.Contains(id.ToString()))), "the 20 job log lines");
+        var (sentLogs, droppedLogs) = await SettledAsync("logs");
+        Assert.Equal(sentLogs, droppedLogs);
         Assert.True(refusing.Requests > 0, "the refusing backend was asked");
-        Assert.Null(WorkerClient.Sample(await client.MetricsAsync(),
-            "telemetry_export_dropped_total{destination=\"dashboard\",signal=\"traces\"}"));
-        Assert.Single(worker.Logs.Logs, l => l.Category == "ObsStack.Telemetry" && l.Message.Contains("the export failed"));
+        Assert.Null(WorkerClient.Sample(await client.MetricsAsync(), "telemetry_export_dropped_total{destination=\"dashboard\",signal=\"traces\"}"));
+        Assert.Single(worker.Logs.Logs, l => l.Category == "ObsStack.Telemetry" && l.Message.StartsWith("traces export to backend") && l.Message.Contains("the export failed"));
+        Assert.Single(worker.Logs.Logs, l => l.Category == "ObsStack.Telemetry" && l.Message.StartsWith("logs export to backend") && l.Message.Contains("the export failed"));
+
+        // What one destination received and the other counted as dropped, once both stop moving (30 s at most).
+        async Task<(double Sent, double? Dropped)> SettledAsync(string signal)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (true)
+            {
+                var received = signal == "traces" ? healthy.Spans.Count : healthy.Logs.Count;
+                var counted = WorkerClient.Sample(await client.MetricsAsync(),
+                    $"telemetry_export_dropped_total{{destination=\"backend\",signal=\"{signal}\"}}");
+                if (counted == received || DateTime.UtcNow > deadline)
+                {
+                    return (received, counted);
+                }
+
+                await Task.Delay(100);
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@ namespace ObsStack.ServiceDefaults.Telemetry.Export;
 /// Counts the items (spans, log records, metrics) in an OTLP export request without decoding it. All three requests
 /// share one shape: <c>Export*ServiceRequest { repeated Resource* = 1 }</c>, <c>Resource* { repeated Scope* = 2 }</c>,
 /// <c>Scope* { repeated item = 2 }</c>. Hand-written because the generated OTLP types are not in any served package;
-/// ExportOutcomeHandlerTests checks it against requests the real exporters send.
+/// OtlpPayloadTests checks every request shape, ExportBoundsTests the count against what a second destination received.
 /// </summary>
 internal static class OtlpPayload
 {
