@@ -8,8 +8,8 @@ builder.AddApiServices();
 var app = builder.Build();
 
 // The order is the reference write-up's, and it matters:
-// 1. tracing    - the hosting layer has started the server span before any middleware runs (ServiceDefaults'
-//                 first middleware names it and sets its HTTP attributes);
+// 1. tracing    - the hosting layer has started the server span before any middleware runs (the ASP.NET Core
+//                 instrumentation ServiceDefaults adds names it and sets its HTTP attributes);
 // 2. correlation - so every log line below, the recovery's included, carries the trace and request ids;
 // 3. metrics    - the runtime's http.server.request.duration, recorded by the hosting layer around all of this,
 //                 with http.route from routing and the status this pipeline finally sends (a recovered 500 too);
