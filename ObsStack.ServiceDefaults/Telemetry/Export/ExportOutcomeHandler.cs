@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ObsStack.ServiceDefaults.Telemetry.Export;
 
 /// <summary>
@@ -10,8 +12,7 @@ internal sealed class ExportOutcomeHandler(ExportGuard guard) : DelegatingHandle
 {
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        // The exporter's content is its serialized buffer: reading it completes synchronously.
-        var items = CountItems(request, cancellationToken).GetAwaiter().GetResult();
+        var items = CountItems(request, cancellationToken);
         try
         {
             var response = base.Send(request, cancellationToken);
@@ -27,7 +28,7 @@ internal sealed class ExportOutcomeHandler(ExportGuard guard) : DelegatingHandle
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var items = await CountItems(request, cancellationToken);
+        var items = CountItems(request, cancellationToken);
         try
         {
             var response = await base.SendAsync(request, cancellationToken);
@@ -41,17 +42,32 @@ internal sealed class ExportOutcomeHandler(ExportGuard guard) : DelegatingHandle
         }
     }
 
-    private static async Task<long> CountItems(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The exporter's content is a ByteArrayContent over its serialized buffer: read as a stream it is a view of that
+    /// buffer, copied once into a pooled array to be counted — no allocation per export, nothing consumed.
+    /// </summary>
+    private static long CountItems(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.Content is null)
+        if (request.Content is not { } content)
         {
             return 0;
         }
 
-        var body = await request.Content.ReadAsByteArrayAsync(cancellationToken);
-        var grpc = request.Content.Headers.ContentType?.MediaType?.StartsWith("application/grpc", StringComparison.Ordinal) == true;
-        // A gRPC message is framed: one compression flag byte and a four-byte length before the protobuf.
-        return OtlpPayload.CountItems(grpc && body.Length >= 5 ? body.AsSpan(5) : body);
+        using var body = content.ReadAsStream(cancellationToken);
+        var length = (int)body.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            body.ReadExactly(buffer, 0, length);
+            var grpc = content.Headers.ContentType?.MediaType?.StartsWith("application/grpc", StringComparison.Ordinal) == true;
+            // A gRPC message is framed: one compression flag byte and a four-byte length before the protobuf.
+            var message = grpc && length >= 5 ? buffer.AsSpan(5, length - 5) : buffer.AsSpan(0, length);
+            return OtlpPayload.CountItems(message);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>2xx, and for gRPC no error status in the headers (a trailers-only error answer carries it there).</summary>
