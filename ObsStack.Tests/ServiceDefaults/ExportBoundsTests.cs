@@ -113,4 +113,50 @@ public sealed class ExportBoundsTests : IAsyncLifetime
             }
         }
     }
+
+    [Fact]
+    public async Task After_a_spike_overflows_the_queue_the_next_span_is_exported_again()
+    {
+        await using var backend = await OtlpReceiver.StartAsync();
+        await using var worker = new WorkerApp(new Dictionary<string, string?>
+        {
+            ["Telemetry:Traces:OtlpEndpoint"] = backend.TracesEndpoint.ToString(),
+            ["Telemetry:Export:MaxQueueSize"] = "16",
+            ["Telemetry:Export:MaxBatchSize"] = "8",
+            ["Telemetry:Export:ScheduledDelay"] = "00:00:00.050",
+            ["WorkerPool:Workers"] = "8",
+            ["WorkerPool:QueueCapacity"] = "500",
+            ["WorkerPool:AllowedTargetHosts:0"] = _target.BaseAddress.Authority,
+        });
+        worker.Start();
+        using var client = worker.Client();
+
+        // The spike: ~900 spans against a queue of 16, so most are dropped.
+        var spike = new List<Guid>();
+        for (var i = 0; i < 3; i++)
+        {
+            spike.AddRange(await client.SubmitAsync([.. Enumerable.Repeat(_target.Url("/ok"), 100)]));
+        }
+
+        await client.WaitCompletedAsync(spike);
+        Assert.True(WorkerClient.Sample(await client.MetricsAsync(),
+            "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}") > 0, "the spike overflowed the queue");
+
+        // Every slot the spike held is given back: one job later, each of its spans is admitted and exported.
+        var dropped = 0.0;
+        await Poll.UntilAsync(async () =>
+        {
+            var before = WorkerClient.Sample(await client.MetricsAsync(), "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}");
+            await Task.Delay(300);
+            dropped = WorkerClient.Sample(await client.MetricsAsync(), "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}") ?? 0;
+            return dropped == before;
+        }, "the spike's exports to finish", TimeSpan.FromSeconds(20));
+        var after = (await client.SubmitAsync(_target.Url("/ok")))[0];
+        await client.WaitCompletedAsync([after]);
+
+        await backend.WaitForAsync(r => r.Spans.Any(s => s.Name == "process_job" && s.Attribute("job.id") == after.ToString()),
+            "the process_job span of the job after the spike");
+        Assert.Equal(dropped, WorkerClient.Sample(await client.MetricsAsync(),
+            "telemetry_export_dropped_total{destination=\"backend\",signal=\"traces\"}"));
+    }
 }
