@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ObsStack.ServiceDefaults.Telemetry;
+using ObsStack.Tests.Infrastructure;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
 
@@ -12,13 +13,11 @@ namespace ObsStack.Tests.ServiceDefaults;
 /// ratio sampler's decision is known: it keeps a trace when the id's first 8 bytes, as a number, fall below
 /// ratio × 2^63, so an id starting with zeros is kept at any ratio above 0 and one starting 0x7fff… only at ratio 1.
 /// </summary>
-[Collection(Name)]
+// Alone: a root span's trace id is chosen by swapping the process-wide id generator for one call, which must not
+// hand that id to another test's span.
+[Collection(RunAloneCollection.Name)]
 public sealed class TraceSamplingTests
 {
-    // Alone: a root span's trace id is chosen by swapping the process-wide id generator for one call, which must not
-    // hand that id to another test's span.
-    public const string Name = "Trace sampling (process-wide trace id generator)";
-
     private static readonly ActivityTraceId LowId = ActivityTraceId.CreateFromString("00000000000000010123456789abcdef");
     private static readonly ActivityTraceId HighId = ActivityTraceId.CreateFromString("7ffffffffffffff00123456789abcdef");
 
@@ -123,6 +122,3 @@ public sealed class TraceSamplingTests
         }
     }
 }
-
-[CollectionDefinition(TraceSamplingTests.Name, DisableParallelization = true)]
-public sealed class TraceSamplingCollection;
