@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -109,11 +110,13 @@ internal sealed partial class ContinuousProfiler(
         }
 
         telemetry.EventsLost(session.EventsLost);
-        LogCycle(logger, sampled.TotalSeconds, (DateTimeOffset.UtcNow - session.StartedAt - sampled).TotalMilliseconds, session.EventsLost);
+        var partial = stoppingToken.IsCancellationRequested;
+        var heapMs = _options.LiveHeap && !partial ? await TakeLiveHeapAsync(recorder) : 0;
+        LogCycle(logger, sampled.TotalSeconds, (DateTimeOffset.UtcNow - session.StartedAt - sampled).TotalMilliseconds - heapMs, heapMs, session.EventsLost,
+            string.Join(", ", session.ExcludedShare.Select(kv => $"{kv.Key} {kv.Value:P1}")));
 
         // The session saw `sampled` of the interval: scale so the values estimate the whole interval. At shutdown the
         // last, partial interval is reported as what it is.
-        var partial = stoppingToken.IsCancellationRequested;
         var scale = partial || sampled >= interval ? 1.0 : interval / sampled;
         foreach (var snapshot in recorder.TakeSnapshots(cycleStart, partial ? DateTimeOffset.UtcNow - cycleStart : interval, scale))
         {
@@ -143,8 +146,27 @@ internal sealed partial class ContinuousProfiler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Continuous profiling is unavailable in this process: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Profiler session sampled {Sampled:0.00} s; stopping, rundown and naming took {StopMs:0} ms; {Lost} events lost.")]
-    private static partial void LogCycle(ILogger logger, double sampled, double stopMs, int lost);
+    /// <summary>The live-heap walk, after the sampling session: its own short session and one induced full GC.</summary>
+    private async Task<double> TakeLiveHeapAsync(ProfileRecorder recorder)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            foreach (var (stack, objects, bytes) in await LiveHeapSnapshot.TakeAsync(s_stopTimeout))
+            {
+                recorder.AddLiveHeap(stack, objects, bytes);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSessionFailed(logger, $"live heap: {e.GetBaseException().Message}");
+        }
+
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Profiler session sampled {Sampled:0.00} s; stopping, rundown and naming took {StopMs:0} ms, the live heap {HeapMs:0} ms; {Lost} events lost; the profiler's own samples left out: {Excluded}.")]
+    private static partial void LogCycle(ILogger logger, double sampled, double stopMs, double heapMs, int lost, string excluded);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A profiler EventPipe session failed ({Reason}); its samples are dropped and the next interval starts a new one.")]
     private static partial void LogSessionFailed(ILogger logger, string reason);

@@ -30,7 +30,7 @@ public sealed class ContinuousProfilerTests
         waiter.Start();
 
         var series = await WhileBurningCpu(() => pyroscope.WaitForAsync(
-            s => s.Name == "process_cpu" && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU stack through {nameof(BurnCpu)}"));
+            s => s.Is(ProfileTypeIds.Cpu) && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU stack through {nameof(BurnCpu)}"));
         release.Set();
         waiter.Join();
 
@@ -76,7 +76,7 @@ public sealed class ContinuousProfilerTests
         Assert.True(burning.Count - at >= 3, $"stack below {nameof(BurnCpu)}: {string.Join(" <- ", burning.Skip(at))}");
         Assert.Equal("System.Threading.Thread.StartCallback", burning[^1]);
 
-        Assert.DoesNotContain(pyroscope.Series.Where(s => s.Name == "process_cpu"), s => HasFrame(s.Profile, nameof(WaitWithoutCpu)));
+        Assert.DoesNotContain(pyroscope.Series.Where(s => s.Is(ProfileTypeIds.Cpu)), s => HasFrame(s.Profile, nameof(WaitWithoutCpu)));
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public sealed class ContinuousProfilerTests
             }
 
             // Work for the span on several pool threads, hopping at each await, until the receiver has it.
-            var found = pyroscope.WaitForAsync(s => s.Name == "process_cpu" && SpanSamples(s.Profile, rootSpan).Any(), s_deadline, $"CPU samples labelled span_id={rootSpan}");
+            var found = pyroscope.WaitForAsync(s => s.Is(ProfileTypeIds.Cpu) && SpanSamples(s.Profile, rootSpan).Any(), s_deadline, $"CPU samples labelled span_id={rootSpan}");
             while (!found.IsCompleted)
             {
                 await Task.Run(() => BurnCpu(TimeSpan.FromMilliseconds(50)));
@@ -157,7 +157,7 @@ public sealed class ContinuousProfilerTests
         outside.Join();
 
         Assert.Null(childTag);
-        var cpu = pyroscope.Series.Where(s => s.Name == "process_cpu").Select(s => s.Profile).ToList();
+        var cpu = pyroscope.Series.Where(s => s.Is(ProfileTypeIds.Cpu)).Select(s => s.Profile).ToList();
         var withSpan = cpu.SelectMany(p => SpanSamples(p, rootSpan)).ToList();
         Assert.Contains(withSpan, stack => stack[0].EndsWith(nameof(BurnCpu)));
         // The concurrent work outside the span was sampled, and none of it was attributed to the span.
@@ -286,7 +286,7 @@ public sealed class ContinuousProfilerTests
             await app.DisposeAsync();
         }
 
-        var cpu = Assert.Single(pyroscope.Series, s => s.Name == "process_cpu");
+        var cpu = Assert.Single(pyroscope.Series, s => s.Is(ProfileTypeIds.Cpu));
         Assert.True(HasFrame(cpu.Profile, nameof(FirstCalledWhileSampling)));
     }
 
@@ -298,7 +298,7 @@ public sealed class ContinuousProfilerTests
         var series = await WhileBurningCpu(async () =>
         {
             await using var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress, interval: "00:00:02", sampling: "00:00:01"));
-            return await pyroscope.WaitForAsync(s => s.Name == "process_cpu" && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU profile through {nameof(BurnCpu)}");
+            return await pyroscope.WaitForAsync(s => s.Is(ProfileTypeIds.Cpu) && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU profile through {nameof(BurnCpu)}");
         });
 
         var profile = series.Profile;
