@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Tracing;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Diagnostics.NETCore.Client;
 using Microsoft.Diagnostics.Tracing;
@@ -51,6 +52,7 @@ internal sealed class EventPipeProfileSession : IDisposable
 
     private readonly ProfileRecorder _recorder;
     private readonly ProfilingOptions _options;
+    private readonly MethodCatalog _catalog;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -83,11 +85,16 @@ internal sealed class EventPipeProfileSession : IDisposable
     private TraceLogEventSource? _source;
     private bool _stopRequested;
 
-    private EventPipeProfileSession(ProfileRecorder recorder, ProfilingOptions options)
+    private EventPipeProfileSession(ProfileRecorder recorder, ProfilingOptions options, MethodCatalog catalog)
     {
         _recorder = recorder;
         _options = options;
+        _catalog = catalog;
+        HadRundown = catalog.NeedsRundown;
     }
+
+    /// <summary>Whether this session asked for the runtime's rundown (see <see cref="MethodCatalog"/>).</summary>
+    public bool HadRundown { get; }
 
     /// <summary>When sampling began (the session was enabled).</summary>
     public DateTimeOffset StartedAt { get; private set; }
@@ -111,9 +118,9 @@ internal sealed class EventPipeProfileSession : IDisposable
     public Task Completion => _completed.Task;
 
     /// <summary>Opens the session and starts reading it on its own thread.</summary>
-    public static async Task<EventPipeProfileSession> StartAsync(ProfileRecorder recorder, ProfilingOptions options, TimeSpan timeout)
+    public static async Task<EventPipeProfileSession> StartAsync(ProfileRecorder recorder, ProfilingOptions options, MethodCatalog catalog, TimeSpan timeout)
     {
-        var session = new EventPipeProfileSession(recorder, options);
+        var session = new EventPipeProfileSession(recorder, options, catalog);
         var thread = new Thread(session.Run) { IsBackground = true, Name = "ObsStack profiler" };
         thread.Start();
         try
@@ -199,10 +206,11 @@ internal sealed class EventPipeProfileSession : IDisposable
             ThreadTimeline.NewSession();
             StartedAt = DateTimeOffset.UtcNow;
             session = client.StartEventPipeSession(new EventPipeSessionConfiguration(
-                Providers(_options), BufferSizeMb, RundownKeywords, requestStackwalk: true));
+                Providers(_options), BufferSizeMb, HadRundown ? RundownKeywords : 0, requestStackwalk: true));
             _session = session;
             _source = TraceLog.CreateFromEventPipeSession(session, TraceLog.EventPipeRundownConfiguration.None());
             Subscribe(_source);
+            _catalog.Subscribe(_source);
             if (Volatile.Read(ref _stopRequested))
             {
                 Stop();
@@ -276,6 +284,8 @@ internal sealed class EventPipeProfileSession : IDisposable
         }
     }
 
+    // Runs for every event of every session: compiled optimized at once, not climbing the tiers over many cycles.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnThreadSample(ClrThreadSampleTraceData data)
     {
         // The sampler reports every managed thread once per round. A round is nominally 1 ms apart, but it suspends
@@ -324,6 +334,8 @@ internal sealed class EventPipeProfileSession : IDisposable
         }
     }
 
+    // Runs for every event of every session: compiled optimized at once, not climbing the tiers over many cycles.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddTime(Dictionary<(CallStackIndex Stack, long Span), double> table, CallStackIndex stack, long span)
     {
         if (span != 0 && table.Count >= MaxKeys && !table.ContainsKey((stack, span)))
@@ -335,6 +347,8 @@ internal sealed class EventPipeProfileSession : IDisposable
         nanoseconds += _roundNanos;
     }
 
+    // Runs for every event of every session: compiled optimized at once, not climbing the tiers over many cycles.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void OnAllocationTick(GCAllocationTickTraceData data)
     {
         var stack = data.CallStackIndex();
@@ -575,9 +589,10 @@ internal sealed class EventPipeProfileSession : IDisposable
         {
             var address = log.CallStacks.CodeAddressIndex(i);
             var method = log.CodeAddresses.MethodIndex(address);
-            var frame = method == MethodIndex.Invalid
-                ? Frame.Unknown
-                : FrameFor(log.CodeAddresses.Methods.FullMethodName(method), log.CodeAddresses.ModuleFile(address)?.Name ?? "");
+            // Without a rundown this session only knows what was compiled while it ran; the catalog knows the rest.
+            var frame = method != MethodIndex.Invalid
+                ? FrameFor(log.CodeAddresses.Methods.FullMethodName(method), log.CodeAddresses.ModuleFile(address)?.Name ?? "")
+                : _catalog.Find(log.CodeAddresses.Address(address)) ?? Frame.Unknown;
 
             // A thread in a loop without calls is stopped for the sample at a GC poll: the poll is how it was
             // caught, not where its time goes, so the caller becomes the leaf.

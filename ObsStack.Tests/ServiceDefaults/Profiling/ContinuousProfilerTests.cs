@@ -80,6 +80,30 @@ public sealed class ContinuousProfilerTests
     }
 
     [Fact]
+    public async Task Sessions_without_the_rundown_name_the_whole_stack_from_the_method_catalog()
+    {
+        await using var pyroscope = await PyroscopeReceiver.StartAsync();
+        await using var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress));
+
+        // Only the first session replays every loaded method; later ones rely on what the catalog learnt. A profile
+        // pushed after two sessions without the rundown comes from such a session.
+        var series = await WhileBurningCpu(async () =>
+        {
+            await Poll.UntilAsync(() => app.Logs.Logs.Count(l => l.Message.Contains("(without rundown)")) >= 2, "two sessions without the rundown", s_deadline);
+            var seen = pyroscope.Received.Count;
+            return await pyroscope.WaitForAsync(
+                s => pyroscope.Received.Skip(seen).Any(r => r.Series.Contains(s)) && s.Is(ProfileTypeIds.Cpu) && HasFrame(s.Profile, nameof(BurnCpu)),
+                s_deadline, $"a later CPU profile through {nameof(BurnCpu)}");
+        });
+
+        var profile = series.Profile;
+        var burning = profile.Samples.Select(profile.Stack).Where(s => s.Any(f => f.EndsWith(nameof(BurnCpu)))).ToList();
+        // Compiled before the session and ReadyToRun code below it: both named, down to the thread's start.
+        Assert.Contains(burning, s => s[^1] == "System.Threading.Thread.StartCallback" && !s.SkipWhile(f => !f.EndsWith(nameof(BurnCpu))).Contains("[unknown]"));
+        Assert.Contains(app.Logs.Logs, l => l.Message.Contains("(with rundown)"));
+    }
+
+    [Fact]
     public async Task Allocation_profile_is_not_empty_under_an_allocating_workload()
     {
         await using var pyroscope = await PyroscopeReceiver.StartAsync();
