@@ -16,7 +16,8 @@ namespace ObsStack.Benchmarks.Throughput;
 internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options options)
 {
     /// <param name="Rate">Jobs per second from the worker's own load generator; 0: saturated through <c>POST /jobs</c>.</param>
-    public sealed record Options(TimeSpan Warmup, TimeSpan Duration, int Workers, double Rate);
+    /// <param name="LiveHeap">Also the live-heap profile (a heap walk per interval), to time it.</param>
+    public sealed record Options(TimeSpan Warmup, TimeSpan Duration, int Workers, double Rate, bool LiveHeap = false);
 
     private static readonly (string Key, string SampleType)[] Types =
     [
@@ -32,6 +33,11 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
         peers.KeepProfiles = 2_000;
         var settings = Scenario.FullProfiler.WorkerSettings(peers, options.Workers, queueCapacity: 1000);
         settings["Logging__LogLevel__ObsStack.ServiceDefaults.Profiling"] = "Debug";
+        if (options.LiveHeap)
+        {
+            settings["Telemetry__Profiles__LiveHeap"] = "true";
+        }
+
         if (options.Rate > 0)
         {
             settings["LoadGenerator__Enabled"] = "true";
@@ -70,6 +76,15 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
             }
         }
 
+        // The cycle lines also time the end of each session and the heap walk.
+        var cycles = worker.Warnings.Select(l => CycleRegex().Match(l)).Where(m => m.Success).ToList();
+        if (cycles.Count > 0)
+        {
+            report.Line();
+            report.Line($"Per cycle (median of {cycles.Count}): stopping and naming {Report.F(cycles.Select(m => Ms(m, 1)).ToList().Median(), 0)} ms, live-heap walk {Report.F(cycles.Select(m => Ms(m, 2)).ToList().Median(), 0)} ms"
+                + $" (sessions with rundown: {cycles.Count(m => m.Value.Contains("(with rundown)", StringComparison.Ordinal))} of {cycles.Count}).");
+        }
+
         Console.WriteLine();
         Console.WriteLine($"Saved: {report.Save()}");
     }
@@ -95,6 +110,11 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
 
         return shares;
     }
+
+    private static double Ms(Match m, int group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"took ([0-9]+) ms, the live heap ([0-9]+) ms|\(with rundown\)")]
+    private static partial Regex CycleRegex();
 
     [GeneratedRegex(@"([a-z_]+) ([0-9]+[.,][0-9]+)\s?%")]
     private static partial Regex ShareRegex();
