@@ -77,12 +77,13 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
         }
 
         // The cycle lines also time the end of each session and the heap walk.
-        var cycles = worker.Warnings.Select(l => CycleRegex().Match(l)).Where(m => m.Success).ToList();
+        var cycleLines = worker.Warnings.Where(l => l.Contains("Profiler session", StringComparison.Ordinal)).ToList();
+        var cycles = cycleLines.Select(l => CycleRegex().Match(l)).Where(m => m.Success).ToList();
         if (cycles.Count > 0)
         {
             report.Line();
             report.Line($"Per cycle (median of {cycles.Count}): stopping and naming {Report.F(cycles.Select(m => Ms(m, 1)).ToList().Median(), 0)} ms, live-heap walk {Report.F(cycles.Select(m => Ms(m, 2)).ToList().Median(), 0)} ms"
-                + $" (sessions with rundown: {cycles.Count(m => m.Value.Contains("(with rundown)", StringComparison.Ordinal))} of {cycles.Count}).");
+                + $" (sessions with rundown: {cycleLines.Count(l => l.Contains("(with rundown)", StringComparison.Ordinal))} of {cycleLines.Count}).");
         }
 
         Console.WriteLine();
@@ -113,7 +114,7 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
 
     private static double Ms(Match m, int group) => double.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture);
 
-    [GeneratedRegex(@"took ([0-9]+) ms, the live heap ([0-9]+) ms|\(with rundown\)")]
+    [GeneratedRegex(@"took ([0-9]+) ms, the live heap ([0-9]+) ms")]
     private static partial Regex CycleRegex();
 
     [GeneratedRegex(@"([a-z_]+) ([0-9]+[.,][0-9]+)\s?%")]
