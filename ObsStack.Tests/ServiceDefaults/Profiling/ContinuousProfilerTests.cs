@@ -142,7 +142,7 @@ public sealed class ContinuousProfilerTests
         using var source = new ActivitySource("ObsStack.Tests.Profiling");
         using var tracer = RecordEverything(source);
         using var probe = new EventPipeProbe();
-        await Poll.UntilAsync(() => probe.SessionIsOpen, "the profiler's session to open", s_deadline);
+        await Poll.UntilAsync(() => probe.SamplingSessionIsOpen, "the profiler's sampling session to open", s_deadline);
 
         // A thread burning CPU at the same time, outside any span: none of its samples may carry the span id.
         using var stopOutside = new CancellationTokenSource();
@@ -300,7 +300,7 @@ public sealed class ContinuousProfilerTests
         var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress, interval: "00:10:00"));
         try
         {
-            await Poll.UntilAsync(() => probe.SessionIsOpen, "the profiler's session to open", s_deadline);
+            await Poll.UntilAsync(() => probe.SamplingSessionIsOpen, "the profiler's sampling session to open", s_deadline);
             // Called nowhere else, so compiled only now, while the session samples: its name must still resolve.
             FirstCalledWhileSampling(TimeSpan.FromMilliseconds(500));
             Assert.Empty(pyroscope.Received);
