@@ -131,7 +131,8 @@ public sealed partial class ProfileTypesTests
         await using var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress));
 
         // Busy, allocating and sleeping service threads; the profiler reads its session meanwhile, on its own thread.
-        await While(stop => { while (!stop.IsCancellationRequested) BurnAndAllocate(); }, () => While(SleepALot, () =>
+        // Half a core, not a whole one: the suite shares two cores.
+        await While(stop => { while (!stop.IsCancellationRequested) { BurnAndAllocate(); Thread.Sleep(20); } }, () => While(SleepALot, () =>
             Poll.UntilAsync(() => CountWith(pyroscope, ProfileTypeIds.Cpu, nameof(BurnAndAllocate)) >= 2
                     && CountWith(pyroscope, ProfileTypeIds.Wall, nameof(SleepALot)) >= 2
                     && CountWith(pyroscope, ProfileTypeIds.AllocSpace, nameof(BurnAndAllocate)) >= 2,
