@@ -28,6 +28,9 @@ internal static class Suites
           idle         a worker doing nothing, per configuration: the profiler's fixed cost (~12 min)
           deadbackend  one minute of full load with every exporter pointed at a closed port (~1.5 min)
           paired       two configurations at the same time, CPU/job ratio per window (--pair off,full; ~6 min)
+          profileshare whose code a loaded worker's pushed profiles show: profiler vs worker frames (~1 min;
+                       --rate N: the worker's own load generator at N jobs/s instead of a saturating driver;
+                       --liveheap: with the live-heap profile, timing its heap walk)
           all          throughput, paired off,full and full,full+profiler, idle, metrics + jobstore + logline,
                        deadbackend (~50 min)
         Options (throughput, deadbackend, idle):
@@ -75,6 +78,14 @@ internal static class Suites
                 return 0;
             case "paired":
                 await new PairedSuite(PairedOptions(options)).RunAsync();
+                return 0;
+            case "profileshare":
+                await new ProfileShareSuite(new ProfileShareSuite.Options(
+                    Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 600)),
+                    Duration: TimeSpan.FromSeconds(Int(options, "duration", 45, 15, 600)),
+                    Workers: Int(options, "workers", 4, 1, 256),
+                    Rate: Int(options, "rate", 0, 0, 100_000),
+                    LiveHeap: options.ContainsKey("liveheap"))).RunAsync();
                 return 0;
             case "all":
                 await new ThroughputSuite(ThroughputOptions(options)).RunAsync();

@@ -42,6 +42,15 @@ internal sealed class LoopbackPeers : IAsyncDisposable
     public SinkCounter Metrics { get; } = new("metrics");
     public SinkCounter Profiles { get; } = new("profiles");
 
+    /// <summary>
+    /// When set, the Pyroscope sink also keeps the push bodies (up to this many), for suites that look inside the
+    /// profiles; otherwise it discards them like the other sinks.
+    /// </summary>
+    public int KeepProfiles { get; set; }
+
+    /// <summary>The push bodies kept (see <see cref="KeepProfiles"/>), with when they arrived.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(DateTime At, byte[] Body)> KeptProfiles { get; } = new();
+
     public IReadOnlyList<SinkCounter> Sinks => [Traces, Logs, Metrics, Profiles];
 
     public Uri Otlp(string signal) => new(BaseAddress, "/v1/" + signal);
@@ -97,7 +106,7 @@ internal sealed class LoopbackPeers : IAsyncDisposable
                 case "/v1/logs": return SinkAsync(context, Logs, "application/x-protobuf");
                 case "/v1/metrics": return SinkAsync(context, Metrics, "application/x-protobuf");
                 // Connect unary call: an empty protobuf message is a valid (empty) PushResponse.
-                case PyroscopePushPath: return SinkAsync(context, Profiles, "application/proto");
+                case PyroscopePushPath: return KeepProfiles > KeptProfiles.Count ? KeepAsync(context) : SinkAsync(context, Profiles, "application/proto");
             }
         }
 
@@ -125,6 +134,16 @@ internal sealed class LoopbackPeers : IAsyncDisposable
         }
 
         context.Response.ContentType = contentType;
+        context.Response.ContentLength = 0;
+    }
+
+    private async Task KeepAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        Profiles.Add(body.Length);
+        KeptProfiles.Enqueue((DateTime.UtcNow, body.ToArray()));
+        context.Response.ContentType = "application/proto";
         context.Response.ContentLength = 0;
     }
 

@@ -46,7 +46,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Warnings and errors the worker logged (first few), to show e.g. "dropping telemetry" once per exporter.</summary>
     public IReadOnlyList<string> Warnings => _process.NotableLines;
 
-    public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan startTimeout)
+    /// <param name="alsoKeep">Further log lines to keep beside warnings and errors (see <see cref="Warnings"/>).</param>
+    public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan startTimeout, Func<string, bool>? alsoKeep = null)
     {
         if (!File.Exists(AssemblyPath))
         {
@@ -65,7 +66,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
         var process = ChildProcess.Start("dotnet", ["exec", AssemblyPath], Path.GetDirectoryName(AssemblyPath)!, environment,
             line => line.Contains("\"level\":\"warn\"", StringComparison.Ordinal)
                 || line.Contains("\"level\":\"error\"", StringComparison.Ordinal)
-                || line.Contains("\"level\":\"fatal\"", StringComparison.Ordinal));
+                || line.Contains("\"level\":\"fatal\"", StringComparison.Ordinal)
+                || (alsoKeep?.Invoke(line) ?? false));
         var worker = new WorkerProcess(process, address);
 
         var started = Stopwatch.StartNew();

@@ -69,11 +69,19 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
             peers => new(Full.Settings(peers)) { [JobLogLevelKey] = "Warning" }),
         new("off-nospans", "off with sampling off (OTEL_TRACES_SAMPLER=always_off): no span is recorded",
             _ => new() { ["OTEL_TRACES_SAMPLER"] = "always_off" }),
-        new("full+profiler-cpuonly", "full+profiler with only the CPU profile (Telemetry:Profiles:Allocations and LockContention false)",
+        new("full+profiler-cpuonly", "full+profiler with only the CPU profile (Telemetry:Profiles:Allocations, LockContention, Wall, Exceptions false)",
             peers => new(FullProfiler.Settings(peers))
             {
                 ["Telemetry__Profiles__Allocations"] = "false",
                 ["Telemetry__Profiles__LockContention"] = "false",
+                ["Telemetry__Profiles__Wall"] = "false",
+                ["Telemetry__Profiles__Exceptions"] = "false",
+            },
+            NeedsProfiler: true),
+        new("full+profiler-liveheap", "full+profiler with the live-heap profile on (Telemetry:Profiles:LiveHeap=true: a heap walk each interval)",
+            peers => new(FullProfiler.Settings(peers))
+            {
+                ["Telemetry__Profiles__LiveHeap"] = "true",
             },
             NeedsProfiler: true),
         new("full+profiler-3s", "full+profiler sampling 3 s of every 15 s instead of 1 s (Telemetry:Profiles:SamplingDuration=00:00:03)",

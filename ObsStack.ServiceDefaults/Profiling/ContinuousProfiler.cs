@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -55,6 +56,8 @@ internal sealed partial class ContinuousProfiler(
         var recorder = new ProfileRecorder(_options);
         await using var uploader = new PyroscopeUploader(_options, recorder.Types, identity, telemetry, logger);
         using var spans = _options.SpanProfiles && _options.Cpu ? new SpanProfileLink() : null;
+        using var catalog = new MethodCatalog();
+        catalog.StartWatching();
         try
         {
             LogStarted(logger, _options.PushUri!, string.Join(", ", recorder.Types.SelectMany(t => t.Ids)),
@@ -62,7 +65,7 @@ internal sealed partial class ContinuousProfiler(
 
             while (!stoppingToken.IsCancellationRequested)
             {
-                await RunCycleAsync(recorder, uploader, stoppingToken);
+                await RunCycleAsync(recorder, uploader, catalog, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -83,11 +86,11 @@ internal sealed partial class ContinuousProfiler(
     }
 
     /// <summary>One interval: sample, stop, publish, then wait for the next interval to begin.</summary>
-    private async Task RunCycleAsync(ProfileRecorder recorder, PyroscopeUploader uploader, CancellationToken stoppingToken)
+    private async Task RunCycleAsync(ProfileRecorder recorder, PyroscopeUploader uploader, MethodCatalog catalog, CancellationToken stoppingToken)
     {
         var interval = _options.UploadInterval;
         var cycleStart = DateTimeOffset.UtcNow;
-        using var session = await EventPipeProfileSession.StartAsync(recorder, _options, s_startTimeout);
+        using var session = await EventPipeProfileSession.StartAsync(recorder, _options, catalog, s_startTimeout);
 
         // Shutdown ends the sampling early; what was sampled up to then is still published (see below).
         var delay = session.StartedAt + _options.EffectiveSamplingDuration - DateTimeOffset.UtcNow;
@@ -108,12 +111,15 @@ internal sealed partial class ContinuousProfiler(
             return;
         }
 
+        catalog.SessionEnded(session.HadRundown);
         telemetry.EventsLost(session.EventsLost);
-        LogCycle(logger, sampled.TotalSeconds, (DateTimeOffset.UtcNow - session.StartedAt - sampled).TotalMilliseconds, session.EventsLost);
+        var partial = stoppingToken.IsCancellationRequested;
+        var heapMs = _options.LiveHeap && !partial ? await TakeLiveHeapAsync(recorder) : 0;
+        LogCycle(logger, sampled.TotalSeconds, session.HadRundown ? "with" : "without", (DateTimeOffset.UtcNow - session.StartedAt - sampled).TotalMilliseconds - heapMs, heapMs, session.EventsLost,
+            string.Join(", ", session.ExcludedShare.Select(kv => $"{kv.Key} {kv.Value:P1}")));
 
         // The session saw `sampled` of the interval: scale so the values estimate the whole interval. At shutdown the
         // last, partial interval is reported as what it is.
-        var partial = stoppingToken.IsCancellationRequested;
         var scale = partial || sampled >= interval ? 1.0 : interval / sampled;
         foreach (var snapshot in recorder.TakeSnapshots(cycleStart, partial ? DateTimeOffset.UtcNow - cycleStart : interval, scale))
         {
@@ -143,8 +149,27 @@ internal sealed partial class ContinuousProfiler(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Continuous profiling is unavailable in this process: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Profiler session sampled {Sampled:0.00} s; stopping, rundown and naming took {StopMs:0} ms; {Lost} events lost.")]
-    private static partial void LogCycle(ILogger logger, double sampled, double stopMs, int lost);
+    /// <summary>The live-heap walk, after the sampling session: its own short session and one induced full GC.</summary>
+    private async Task<double> TakeLiveHeapAsync(ProfileRecorder recorder)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            foreach (var (stack, objects, bytes) in await LiveHeapSnapshot.TakeAsync(s_stopTimeout))
+            {
+                recorder.AddLiveHeap(stack, objects, bytes);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSessionFailed(logger, $"live heap: {e.GetBaseException().Message}");
+        }
+
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Profiler session sampled {Sampled:0.00} s; stopping ({Rundown} rundown) and naming took {StopMs:0} ms, the live heap {HeapMs:0} ms; {Lost} events lost; the profiler's own samples left out: {Excluded}.")]
+    private static partial void LogCycle(ILogger logger, double sampled, string rundown, double stopMs, double heapMs, int lost, string excluded);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A profiler EventPipe session failed ({Reason}); its samples are dropped and the next interval starts a new one.")]
     private static partial void LogSessionFailed(ILogger logger, string reason);

@@ -39,6 +39,15 @@ internal sealed class ProfileRecorder(ProfilingOptions options)
     public void AddCpu(Frame[] stack, long spanNumber, long nanoseconds) =>
         Add(ProfileType.Cpu, stack, spanNumber, nanoseconds, 0);
 
+    public void AddWall(Frame[] stack, long spanNumber, long nanoseconds) =>
+        Add(ProfileType.Wall, stack, spanNumber, nanoseconds, 0);
+
+    public void AddException(Frame[] stack, long count) =>
+        Add(ProfileType.Exceptions, stack, 0, count, 0);
+
+    public void AddLiveHeap(Frame[] stack, long objects, long bytes) =>
+        Add(ProfileType.LiveHeap, stack, 0, objects, bytes);
+
     public void AddAllocation(Frame[] stack, long bytes, long objects) =>
         Add(ProfileType.Allocations, stack, 0, objects, bytes);
 
@@ -65,7 +74,7 @@ internal sealed class ProfileRecorder(ProfilingOptions options)
             var samples = new List<ProfileSample>(taken[i].Count);
             foreach (var ((stack, span), values) in taken[i])
             {
-                if (scale != 1.0)
+                if (scale != 1.0 && !_types[i].IsInstant)
                 {
                     for (var v = 0; v < values.Length; v++)
                     {
@@ -115,8 +124,11 @@ internal sealed class ProfileRecorder(ProfilingOptions options)
     private static ProfileType[] EnabledTypes(ProfilingOptions options) =>
     [
         .. options.Cpu ? [ProfileType.Cpu] : Array.Empty<ProfileType>(),
+        .. options.Wall ? [ProfileType.Wall] : Array.Empty<ProfileType>(),
         .. options.Allocations ? [ProfileType.Allocations] : Array.Empty<ProfileType>(),
+        .. options.LiveHeap ? [ProfileType.LiveHeap] : Array.Empty<ProfileType>(),
         .. options.LockContention ? [ProfileType.LockContention] : Array.Empty<ProfileType>(),
+        .. options.Exceptions ? [ProfileType.Exceptions] : Array.Empty<ProfileType>(),
     ];
 
     private static Dictionary<(Frame[] Stack, long Span), long[]>[] NewTables(int count) =>

@@ -10,16 +10,17 @@ namespace Microsoft.Extensions.Hosting;
 public static partial class Extensions
 {
     /// <summary>
-    /// Adds continuous profiling: the process samples itself through EventPipe (on-CPU managed stacks, allocations,
-    /// lock contention) and pushes one pprof profile per type to Pyroscope every
+    /// Adds continuous profiling: the process samples itself through EventPipe (on-CPU and wall-clock managed stacks,
+    /// allocations, lock contention, thrown exceptions; live heap by type on request) and pushes one pprof profile per
+    /// type to Pyroscope every
     /// <c>Telemetry:Profiles:UploadInterval</c> (default 15 s), labelled with the same <c>service_name</c> as the
     /// service's metrics, logs and traces. Root spans get a <c>pyroscope.profile.id</c> tag and CPU samples a
     /// <c>span_id</c> label, so Grafana can open the flame graph of a trace.
     /// </summary>
     /// <remarks>
     /// Configuration section <c>Telemetry:Profiles</c>: <c>PyroscopeEndpoint</c> (base URL; without it nothing is
-    /// started), <c>Enabled</c>, <c>UploadInterval</c>, <c>SamplingDuration</c>, <c>Cpu</c>, <c>Allocations</c>,
-    /// <c>LockContention</c>, <c>SpanProfiles</c>. Invalid values fail at start-up with the key named. Pyroscope
+    /// started), <c>Enabled</c>, <c>UploadInterval</c>, <c>SamplingDuration</c>, <c>Cpu</c>, <c>Wall</c>,
+    /// <c>Allocations</c>, <c>LiveHeap</c>, <c>LockContention</c>, <c>Exceptions</c>, <c>SpanProfiles</c>. Invalid values fail at start-up with the key named. Pyroscope
     /// being down never affects the service: profiles are dropped and counted (<c>profiler.uploads.dropped</c> on
     /// meter <c>ObsStack.Profiling</c>) and one warning is logged.
     /// </remarks>

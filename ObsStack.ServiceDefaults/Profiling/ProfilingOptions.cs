@@ -41,6 +41,19 @@ public sealed class ProfilingOptions
     /// <summary>Monitor lock contention by stack (<c>mutex</c>).</summary>
     public bool LockContention { get; set; } = true;
 
+    /// <summary>Wall-clock time of every managed thread, running or waiting (<c>wall</c>), from the same samples as CPU.</summary>
+    public bool Wall { get; set; } = true;
+
+    /// <summary>Thrown exceptions by type and throw stack (<c>process_cpu:exception</c>, as Pyroscope's .NET profiler names it).</summary>
+    public bool Exceptions { get; set; } = true;
+
+    /// <summary>
+    /// Objects and bytes alive at the end of each interval, by type (<c>memory:inuse_*</c>): a heap walk after an induced
+    /// full blocking GC. Off by default: the walk's cost grows with the heap and each one is a full GC pause (measured in
+    /// the README, Profiling).
+    /// </summary>
+    public bool LiveHeap { get; set; }
+
     /// <summary>Label root spans with <c>pyroscope.profile.id</c> and CPU samples with <c>span_id</c> (traces to profiles).</summary>
     public bool SpanProfiles { get; set; } = true;
 
@@ -52,7 +65,10 @@ public sealed class ProfilingOptions
 
     internal bool IsContinuous => EffectiveSamplingDuration >= UploadInterval;
 
-    internal bool IsActive => Enabled && !string.IsNullOrWhiteSpace(PyroscopeEndpoint) && (Cpu || Allocations || LockContention);
+    internal bool IsActive => Enabled && !string.IsNullOrWhiteSpace(PyroscopeEndpoint) && (Cpu || Wall || Allocations || LockContention || Exceptions || LiveHeap);
+
+    /// <summary>The runtime's sample profiler feeds both CPU and wall-clock profiles.</summary>
+    internal bool NeedsThreadSamples => Cpu || Wall;
 }
 
 /// <summary>The rules data annotations cannot express; each message names the key to fix.</summary>

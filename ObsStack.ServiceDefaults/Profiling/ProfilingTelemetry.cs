@@ -21,11 +21,11 @@ internal sealed class ProfilingTelemetry
             "EventPipe events the runtime dropped because the profiler read them too slowly (its buffer is bounded).");
     }
 
-    public void Uploaded(ProfileType type) => _uploads.Add(1, new KeyValuePair<string, object?>("profile.type", type.Name));
+    public void Uploaded(ProfileType type) => _uploads.Add(1, new KeyValuePair<string, object?>("profile.type", type.Key));
 
     /// <param name="reason"><c>unreachable</c>, <c>rejected</c>, <c>backoff</c> or <c>superseded</c>.</param>
     public void Dropped(ProfileType type, string reason) => _dropped.Add(1,
-        new KeyValuePair<string, object?>("profile.type", type.Name),
+        new KeyValuePair<string, object?>("profile.type", type.Key),
         new KeyValuePair<string, object?>("reason", reason));
 
     public void EventsLost(long count)

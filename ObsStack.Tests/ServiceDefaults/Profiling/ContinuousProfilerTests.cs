@@ -30,7 +30,7 @@ public sealed class ContinuousProfilerTests
         waiter.Start();
 
         var series = await WhileBurningCpu(() => pyroscope.WaitForAsync(
-            s => s.Name == "process_cpu" && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU stack through {nameof(BurnCpu)}"));
+            s => s.Is(ProfileTypeIds.Cpu) && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU stack through {nameof(BurnCpu)}"));
         release.Set();
         waiter.Join();
 
@@ -76,7 +76,31 @@ public sealed class ContinuousProfilerTests
         Assert.True(burning.Count - at >= 3, $"stack below {nameof(BurnCpu)}: {string.Join(" <- ", burning.Skip(at))}");
         Assert.Equal("System.Threading.Thread.StartCallback", burning[^1]);
 
-        Assert.DoesNotContain(pyroscope.Series.Where(s => s.Name == "process_cpu"), s => HasFrame(s.Profile, nameof(WaitWithoutCpu)));
+        Assert.DoesNotContain(pyroscope.Series.Where(s => s.Is(ProfileTypeIds.Cpu)), s => HasFrame(s.Profile, nameof(WaitWithoutCpu)));
+    }
+
+    [Fact]
+    public async Task Sessions_without_the_rundown_name_the_whole_stack_from_the_method_catalog()
+    {
+        await using var pyroscope = await PyroscopeReceiver.StartAsync();
+        await using var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress));
+
+        // Only the first session replays every loaded method; later ones rely on what the catalog learnt. A profile
+        // pushed after two sessions without the rundown comes from such a session.
+        var series = await WhileBurningCpu(async () =>
+        {
+            await Poll.UntilAsync(() => app.Logs.Logs.Count(l => l.Message.Contains("(without rundown)")) >= 2, "two sessions without the rundown", s_deadline);
+            var seen = pyroscope.Received.Count;
+            return await pyroscope.WaitForAsync(
+                s => pyroscope.Received.Skip(seen).Any(r => r.Series.Contains(s)) && s.Is(ProfileTypeIds.Cpu) && HasFrame(s.Profile, nameof(BurnCpu)),
+                s_deadline, $"a later CPU profile through {nameof(BurnCpu)}");
+        });
+
+        var profile = series.Profile;
+        var burning = profile.Samples.Select(profile.Stack).Where(s => s.Any(f => f.EndsWith(nameof(BurnCpu)))).ToList();
+        // Compiled before the session and ReadyToRun code below it: both named, down to the thread's start.
+        Assert.Contains(burning, s => s[^1] == "System.Threading.Thread.StartCallback" && !s.SkipWhile(f => !f.EndsWith(nameof(BurnCpu))).Contains("[unknown]"));
+        Assert.Contains(app.Logs.Logs, l => l.Message.Contains("(with rundown)"));
     }
 
     [Fact]
@@ -118,7 +142,7 @@ public sealed class ContinuousProfilerTests
         using var source = new ActivitySource("ObsStack.Tests.Profiling");
         using var tracer = RecordEverything(source);
         using var probe = new EventPipeProbe();
-        await Poll.UntilAsync(() => probe.SessionIsOpen, "the profiler's session to open", s_deadline);
+        await Poll.UntilAsync(() => probe.SamplingSessionIsOpen, "the profiler's sampling session to open", s_deadline);
 
         // A thread burning CPU at the same time, outside any span: none of its samples may carry the span id.
         using var stopOutside = new CancellationTokenSource();
@@ -143,7 +167,7 @@ public sealed class ContinuousProfilerTests
             }
 
             // Work for the span on several pool threads, hopping at each await, until the receiver has it.
-            var found = pyroscope.WaitForAsync(s => s.Name == "process_cpu" && SpanSamples(s.Profile, rootSpan).Any(), s_deadline, $"CPU samples labelled span_id={rootSpan}");
+            var found = pyroscope.WaitForAsync(s => s.Is(ProfileTypeIds.Cpu) && SpanSamples(s.Profile, rootSpan).Any(), s_deadline, $"CPU samples labelled span_id={rootSpan}");
             while (!found.IsCompleted)
             {
                 await Task.Run(() => BurnCpu(TimeSpan.FromMilliseconds(50)));
@@ -157,7 +181,7 @@ public sealed class ContinuousProfilerTests
         outside.Join();
 
         Assert.Null(childTag);
-        var cpu = pyroscope.Series.Where(s => s.Name == "process_cpu").Select(s => s.Profile).ToList();
+        var cpu = pyroscope.Series.Where(s => s.Is(ProfileTypeIds.Cpu)).Select(s => s.Profile).ToList();
         var withSpan = cpu.SelectMany(p => SpanSamples(p, rootSpan)).ToList();
         Assert.Contains(withSpan, stack => stack[0].EndsWith(nameof(BurnCpu)));
         // The concurrent work outside the span was sampled, and none of it was attributed to the span.
@@ -276,7 +300,7 @@ public sealed class ContinuousProfilerTests
         var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress, interval: "00:10:00"));
         try
         {
-            await Poll.UntilAsync(() => probe.SessionIsOpen, "the profiler's session to open", s_deadline);
+            await Poll.UntilAsync(() => probe.SamplingSessionIsOpen, "the profiler's sampling session to open", s_deadline);
             // Called nowhere else, so compiled only now, while the session samples: its name must still resolve.
             FirstCalledWhileSampling(TimeSpan.FromMilliseconds(500));
             Assert.Empty(pyroscope.Received);
@@ -286,7 +310,7 @@ public sealed class ContinuousProfilerTests
             await app.DisposeAsync();
         }
 
-        var cpu = Assert.Single(pyroscope.Series, s => s.Name == "process_cpu");
+        var cpu = Assert.Single(pyroscope.Series, s => s.Is(ProfileTypeIds.Cpu));
         Assert.True(HasFrame(cpu.Profile, nameof(FirstCalledWhileSampling)));
     }
 
@@ -298,7 +322,7 @@ public sealed class ContinuousProfilerTests
         var series = await WhileBurningCpu(async () =>
         {
             await using var app = await ProfiledApp.StartAsync(Settings(pyroscope.BaseAddress, interval: "00:00:02", sampling: "00:00:01"));
-            return await pyroscope.WaitForAsync(s => s.Name == "process_cpu" && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU profile through {nameof(BurnCpu)}");
+            return await pyroscope.WaitForAsync(s => s.Is(ProfileTypeIds.Cpu) && HasFrame(s.Profile, nameof(BurnCpu)), s_deadline, $"a CPU profile through {nameof(BurnCpu)}");
         });
 
         var profile = series.Profile;

@@ -117,8 +117,15 @@ internal sealed class EventPipeProbe : EventListener
     private const EventKeywords JitKeyword = (EventKeywords)0x10;
     private EventSource? _runtime;
 
+    /// <summary>Any of the profiler's sessions: a sampling session, or the JIT/loader session its method catalog keeps open.</summary>
     public bool SessionIsOpen =>
-        ProfilingEventSource.Log.IsEnabled() || (_runtime?.IsEnabled(EventLevel.Verbose, JitKeyword) ?? false);
+        SamplingSessionIsOpen || (_runtime?.IsEnabled(EventLevel.Verbose, JitKeyword) ?? false);
+
+    /// <summary>
+    /// A sampling session (with CPU and span profiles on): the profiler's own provider is enabled only by those. The
+    /// JIT keyword alone says nothing about sampling any more: the method catalog's session keeps it on all the time.
+    /// </summary>
+    public bool SamplingSessionIsOpen => ProfilingEventSource.Log.IsEnabled();
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {

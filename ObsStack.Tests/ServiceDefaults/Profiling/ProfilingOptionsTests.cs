@@ -33,6 +33,10 @@ public sealed class ProfilingOptionsTests
         Assert.False(options.IsContinuous);
         Assert.True(options.Cpu);
         Assert.True(options.Allocations);
+        Assert.True(options.LockContention);
+        Assert.True(options.Wall);
+        Assert.True(options.Exceptions);
+        Assert.False(options.LiveHeap);
         Assert.True(options.SpanProfiles);
         Assert.False(options.IsActive);
     }

@@ -216,7 +216,16 @@ internal sealed record PushedSeries(IReadOnlyList<KeyValuePair<string, string>> 
 
     public string Name => Label("__name__") ?? "";
 
-    public Pprof Profile => PushWire.DecodeProfile(RawProfiles.Single());
+    private Pprof? _profile;
+
+    /// <summary>Decoded once: tests poll the received series many times.</summary>
+    public Pprof Profile => _profile ??= PushWire.DecodeProfile(RawProfiles.Single());
+
+    /// <summary>The Pyroscope profile type ids this series makes, one per sample type, as Pyroscope derives them.</summary>
+    public IEnumerable<string> TypeIds => Profile.SampleTypeNames.Select(t =>
+        $"{Name}:{t}:{Profile.S(Profile.PeriodType.Type)}:{Profile.S(Profile.PeriodType.Unit)}");
+
+    public bool Is(string typeId) => TypeIds.Contains(typeId);
 }
 
 internal sealed class Pprof
