@@ -71,7 +71,7 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
             foreach (var (key, sampleType) in Types)
             {
                 var (count, own, mine) = Shares(peers.KeptProfiles.Where(p => p.At >= from).Select(p => p.Body), key, sampleType);
-                var left = leftOut.TryGetValue(key == "memory" ? "memory" : key, out var values) && values.Count > 0 ? values.Median() : double.NaN;
+                var left = leftOut.TryGetValue(key, out var values) && values.Count > 0 ? values.Median() : double.NaN;
                 report.Line($"| {key}:{sampleType} | {count} | {Report.F(own * 100, 2)} % | {Report.F(mine * 100, 1)} % | {Report.F(left * 100, 1)} % |");
             }
         }

@@ -20,8 +20,54 @@ public static partial class JsonRequestBody
 {
     private const int ReadSize = 8192;
 
-    /// <summary>The body as bytes, checked to be one JSON object; or the problem to answer with.</summary>
+    /// <summary>The body as bytes, checked to be one well-formed JSON object; or the problem to answer with.</summary>
     public static async Task<(byte[]? Body, ProblemHttpResult? Problem)> ReadAsync(
+        HttpRequest request, int maxBytes, string example, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await ReadObjectStartAsync(request, maxBytes, example, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        try
+        {
+            // The whole body is checked here: it is passed on as it is (the api forwards it to the worker).
+            using var document = JsonDocument.Parse(body);
+            return (body, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Rejected(request, Malformed($"The body is not valid JSON ({ex.Message}); send {example}.")));
+        }
+    }
+
+    /// <summary>The body deserialized as <typeparamref name="T"/> with <paramref name="options"/>; or the problem to answer with.</summary>
+    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(
+        HttpRequest request, int maxBytes, string example, JsonSerializerOptions options, CancellationToken cancellationToken)
+        where T : class
+    {
+        var (body, problem) = await ReadObjectStartAsync(request, maxBytes, example, cancellationToken);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        try
+        {
+            // One parse: the deserializer reports a malformed body as it reads it.
+            return JsonSerializer.Deserialize<T>(body, options) is { } value
+                ? (value, null)
+                : (null, Rejected(request, Malformed($"The body is JSON null; send {example}.")));
+        }
+        catch (JsonException ex)
+        {
+            return (null, Rejected(request, Malformed($"The body is not valid JSON for {example}: {ex.Message}")));
+        }
+    }
+
+    /// <summary>The body's bytes when it is not empty and starts a JSON object (only its first token is read).</summary>
+    private static async Task<(byte[]? Body, ProblemHttpResult? Problem)> ReadObjectStartAsync(
         HttpRequest request, int maxBytes, string example, CancellationToken cancellationToken)
     {
         var (body, problem) = await ReadBytesAsync(request, maxBytes, cancellationToken);
@@ -37,11 +83,11 @@ public static partial class JsonRequestBody
 
         try
         {
-            using var document = JsonDocument.Parse(body);
-            return document.RootElement.ValueKind == JsonValueKind.Object
+            var reader = new Utf8JsonReader(body);
+            reader.Read();
+            return reader.TokenType == JsonTokenType.StartObject
                 ? (body, null)
-                : (null, Rejected(request, Malformed(
-                    $"The body is JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object; send {example}.")));
+                : (null, Rejected(request, Malformed($"The body is JSON {Kind(reader.TokenType)}, not an object; send {example}.")));
         }
         catch (JsonException ex)
         {
@@ -49,28 +95,15 @@ public static partial class JsonRequestBody
         }
     }
 
-    /// <summary>The body deserialized as <typeparamref name="T"/> with <paramref name="options"/>; or the problem to answer with.</summary>
-    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(
-        HttpRequest request, int maxBytes, string example, JsonSerializerOptions options, CancellationToken cancellationToken)
-        where T : class
+    private static string Kind(JsonTokenType token) => token switch
     {
-        var (body, problem) = await ReadAsync(request, maxBytes, example, cancellationToken);
-        if (problem is not null)
-        {
-            return (null, problem);
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize<T>(body, options) is { } value
-                ? (value, null)
-                : (null, Rejected(request, Malformed($"The body is JSON null; send {example}.")));
-        }
-        catch (JsonException ex)
-        {
-            return (null, Rejected(request, Malformed($"The body is not valid JSON for {example}: {ex.Message}")));
-        }
-    }
+        JsonTokenType.StartArray => "array",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        _ => "null",
+    };
 
     public static ProblemHttpResult Malformed(string detail) => TypedResults.Problem(
         detail, statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON");
@@ -114,7 +147,8 @@ public static partial class JsonRequestBody
                 buffer.Write(chunk, 0, read);
             }
 
-            return (buffer.ToArray(), null);
+            // A body that filled its declared length exactly is handed out without another copy.
+            return (buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray(), null);
         }
         catch (BadHttpRequestException ex)
         {

@@ -55,7 +55,7 @@ internal sealed partial class ContinuousProfiler(
 
         var recorder = new ProfileRecorder(_options);
         await using var uploader = new PyroscopeUploader(_options, recorder.Types, identity, telemetry, logger);
-        using var spans = _options.SpanProfiles && _options.Cpu ? new SpanProfileLink() : null;
+        using var spans = _options.LabelsSpans ? new SpanProfileLink() : null;
         using var catalog = new MethodCatalog();
         catalog.StartWatching();
         try

@@ -188,7 +188,7 @@ internal sealed class EventPipeProfileSession : IDisposable
         if (options.NeedsThreadSamples)
         {
             providers.Add(new EventPipeProvider(SampleProfilerTraceEventParser.ProviderName, EventLevel.Informational));
-            if (options.SpanProfiles)
+            if (options.LabelsSpans)
             {
                 providers.Add(new EventPipeProvider(ProfilingEventSource.ProviderName, EventLevel.Informational));
             }
@@ -261,7 +261,7 @@ internal sealed class EventPipeProfileSession : IDisposable
         if (_options.NeedsThreadSamples)
         {
             new SampleProfilerTraceEventParser(source).ThreadSample += OnThreadSample;
-            if (_options.SpanProfiles)
+            if (_options.LabelsSpans)
             {
                 source.AllEvents += OnAnyEvent;
             }
@@ -322,7 +322,7 @@ internal sealed class EventPipeProfileSession : IDisposable
             return;
         }
 
-        var span = _options.SpanProfiles && _options.Cpu ? SpanAt(data.ThreadID, now) : 0;
+        var span = _options.LabelsSpans ? SpanAt(data.ThreadID, now) : 0;
         if (onCpu && _options.Cpu)
         {
             AddTime(_cpu, stack, span);

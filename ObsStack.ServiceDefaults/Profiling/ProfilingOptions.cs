@@ -69,6 +69,9 @@ public sealed class ProfilingOptions
 
     /// <summary>The runtime's sample profiler feeds both CPU and wall-clock profiles.</summary>
     internal bool NeedsThreadSamples => Cpu || Wall;
+
+    /// <summary>Span links ride on CPU samples only: without the CPU profile there is nothing to label.</summary>
+    internal bool LabelsSpans => SpanProfiles && Cpu;
 }
 
 /// <summary>The rules data annotations cannot express; each message names the key to fix.</summary>

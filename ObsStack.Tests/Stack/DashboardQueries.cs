@@ -264,24 +264,7 @@ public static partial class DashboardQueries
             : QueryPrerequisite.None;
     }
 
-    private static TimeSpan ParseDuration(string duration)
-    {
-        var match = DurationPattern().Match(duration);
-        if (!match.Success)
-        {
-            throw new ArgumentException($"'{duration}' is not a Prometheus duration such as 30s, 1m or 5m.", nameof(duration));
-        }
-
-        var amount = long.Parse(match.Groups["amount"].Value, System.Globalization.CultureInfo.InvariantCulture);
-        return match.Groups["unit"].Value switch
-        {
-            "ms" => TimeSpan.FromMilliseconds(amount),
-            "s" => TimeSpan.FromSeconds(amount),
-            "m" => TimeSpan.FromMinutes(amount),
-            "h" => TimeSpan.FromHours(amount),
-            _ => TimeSpan.FromDays(amount),
-        };
-    }
+    private static TimeSpan ParseDuration(string duration) => TimeSpan.FromSeconds(PrometheusRules.Seconds(duration));
 
     [GeneratedRegex(@"\$\{(?<braced>\w+)(?::[^}]*)?\}|\[\[(?<bracketed>\w+)(?::[^\]]*)?\]\]|\$(?<plain>\w+)")]
     private static partial Regex VariableReference();
@@ -291,7 +274,4 @@ public static partial class DashboardQueries
 
     [GeneratedRegex(@"\bALERTS(?:_FOR_STATE)?\b")]
     private static partial Regex AlertsSeries();
-
-    [GeneratedRegex(@"^(?<amount>\d+)(?<unit>ms|s|m|h|d)$")]
-    private static partial Regex DurationPattern();
 }

@@ -5,14 +5,8 @@ using ObsStack.Worker.Jobs;
 
 namespace ObsStack.Tests.Worker;
 
-/// <summary>Measures the process's managed heap, so it runs alone: no other test allocates while it measures.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class MemoryMeasurementCollection
-{
-    public const string Name = "Memory measurement";
-}
-
-[Collection(MemoryMeasurementCollection.Name)]
+// Measures the process's managed heap, so it runs alone: no other test allocates while it measures.
+[Collection(RunAloneCollection.Name)]
 public sealed class RefusedFloodTests : IAsyncLifetime
 {
     private const int Batches = 3_000;

@@ -30,7 +30,6 @@ internal static class Extensions
             host.ShutdownTimeout = grace + TimeSpan.FromSeconds(5);
         });
 
-        services.AddProblemDetails();
         services.AddSingleton<WorkerTelemetry>();
         services.AddSingleton<JobQueue>();
         services.AddSingleton<JobStore>();

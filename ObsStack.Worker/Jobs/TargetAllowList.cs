@@ -73,14 +73,10 @@ public sealed class TargetAllowList
         var found = new HashSet<(string, int)>();
         foreach (var address in addresses ?? [])
         {
-            if (!Uri.TryCreate(address.Replace("://+", "://localhost").Replace("://*", "://localhost"), UriKind.Absolute, out var bound))
-            {
-                continue;
-            }
-
+            // The same reading of a wildcard binding as the load generator's own target (LoadGenerator.LocalAddress).
+            var bound = new Uri(LoadGenerator.LocalAddress(address));
             var host = Normalize(bound.IdnHost);
-            var loopback = host is "localhost" or "0.0.0.0" or "::" || LoopbackNames.Contains(host);
-            foreach (var name in loopback ? LoopbackNames : [host])
+            foreach (var name in LoopbackNames.Contains(host) ? LoopbackNames : [host])
             {
                 found.Add((name, bound.Port));
             }

@@ -58,7 +58,7 @@ internal static class BoundedOtlpExport
             {
                 // A periodic reader holds no queue: it sends the current state each interval, so a dead backend
                 // costs one failed export per interval, never memory.
-                var guard = ExportGuard.Create(services, destination, long.MaxValue);
+                var guard = ExportGuard.Create(services, destination, capacity: null);
                 var exporter = new OtlpMetricExporter(destination.ToExporterOptions(options.Export.Timeout, guard));
                 return new PeriodicExportingMetricReader(exporter, (int)interval.TotalMilliseconds, options.Export.TimeoutMilliseconds())
                 {

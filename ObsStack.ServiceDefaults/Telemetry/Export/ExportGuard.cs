@@ -12,7 +12,8 @@ namespace ObsStack.ServiceDefaults.Telemetry.Export;
 /// </summary>
 internal sealed class ExportGuard
 {
-    private readonly long _capacity;
+    // Null for a destination without a queue (metrics: a periodic reader sends the current state, it never queues).
+    private readonly long? _capacity;
     private readonly Counter<long> _dropped;
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly Func<ILogger?> _logger;
@@ -21,7 +22,7 @@ internal sealed class ExportGuard
     private long _droppedThisOutage;
     private int _failing;
 
-    private ExportGuard(OtlpDestination destination, long capacity, Counter<long> dropped, Func<ILogger?> logger)
+    private ExportGuard(OtlpDestination destination, long? capacity, Counter<long> dropped, Func<ILogger?> logger)
     {
         _capacity = capacity;
         _dropped = dropped;
@@ -32,7 +33,7 @@ internal sealed class ExportGuard
     }
 
     /// <summary>A guard for <paramref name="destination"/> counting into this host's <see cref="TelemetryInstruments"/>.</summary>
-    public static ExportGuard Create(IServiceProvider services, OtlpDestination destination, long capacity)
+    public static ExportGuard Create(IServiceProvider services, OtlpDestination destination, long? capacity)
     {
         var instruments = services.GetRequiredService<TelemetryInstruments>();
         ILogger? logger = null;
@@ -51,12 +52,10 @@ internal sealed class ExportGuard
         });
     }
 
-    public long Pending => Interlocked.Read(ref _pending);
-
     /// <summary>Claims a queue slot; false (and the item counted as dropped) when <c>capacity</c> items wait already.</summary>
     public bool TryReserve()
     {
-        if (Interlocked.Increment(ref _pending) <= _capacity)
+        if (_capacity is not { } capacity || Interlocked.Increment(ref _pending) <= capacity)
         {
             return true;
         }
@@ -69,10 +68,9 @@ internal sealed class ExportGuard
     /// <summary>One export request of <paramref name="count"/> items finished: delivered, or dropped and counted.</summary>
     public void Completed(long count, bool success)
     {
-        // Never below zero: a metrics destination has no queue and reserves nothing.
-        if (Interlocked.Add(ref _pending, -count) < 0)
+        if (_capacity is not null)
         {
-            Interlocked.Exchange(ref _pending, 0);
+            Interlocked.Add(ref _pending, -count);
         }
 
         if (!success)
