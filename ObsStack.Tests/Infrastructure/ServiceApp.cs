@@ -16,13 +16,18 @@ namespace ObsStack.Tests.Infrastructure;
 public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker : class
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly int _port;
 
     /// <param name="settings">Configuration overrides.</param>
     /// <param name="port">A loopback port chosen beforehand (a peer's allow-list must name it before this starts); 0: any free one.</param>
     public ServiceApp(IDictionary<string, string?>? settings = null, int port = 0)
     {
         _settings = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>());
-        UseKestrel(port);
+        _port = port;
+        // UseKestrel(port) would rewrite the server's addresses after Build(), racing the minimal-hosting Program,
+        // which may already be inside app.Run() ("Addresses cannot be modified after the server has started": a CI
+        // failure of WorkerFailureTests); the port goes in through the "urls" setting instead.
+        UseKestrel();
     }
 
     /// <summary>The address Kestrel really listens on (valid after <see cref="Start"/>).</summary>
@@ -49,7 +54,7 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.UseSetting("urls", "http://127.0.0.1:0");
+        builder.UseSetting("urls", $"http://127.0.0.1:{_port}");
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
         // UseSetting (not ConfigureAppConfiguration): ServiceDefaults reads some keys while Program.cs runs, before Build().
         foreach (var (key, value) in _settings)
