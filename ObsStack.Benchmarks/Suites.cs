@@ -21,6 +21,9 @@ internal static class Suites
 
     private const string Usage = """
         Suites:
+          reach        jobs/s as a share of the machine's ceiling (wrk -t2 -c8, Debian package wrk): wrk,
+                       HttpClient loop, worker off/full/full+profiler at 4 and 8 workers (~25 min;
+                       --workers 4,8  --scenarios off,full,full+profiler)
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
@@ -58,6 +61,9 @@ internal static class Suites
         var options = ParseOptions(args[1..]);
         switch (suite)
         {
+            case "reach":
+                await new ReachSuite(ReachOptions(options)).RunAsync();
+                return 0;
             case "throughput":
                 await new ThroughputSuite(ThroughputOptions(options)).RunAsync();
                 return 0;
@@ -115,6 +121,19 @@ internal static class Suites
         Windows: Int(options, "windows", 3, 1, 20),
         Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)),
         Workers: Int(options, "workers", 4, 1, 256));
+
+    private static ReachSuite.Options ReachOptions(Dictionary<string, string> options) => new(
+        Scenarios: options.TryGetValue("scenarios", out var names)
+            ? [.. names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Scenario.Parse)]
+            : ReachSuite.DefaultScenarios,
+        Workers: [.. (options.GetValueOrDefault("workers") ?? "4,8").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(w => int.TryParse(w, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 256
+                ? n
+                : throw new ArgumentException($"--workers takes pool sizes from 1 to 256, comma-separated (4,8); got '{w}'."))],
+        Rounds: Int(options, "rounds", 3, 1, 20),
+        Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
+        Windows: Int(options, "windows", 3, 1, 20),
+        Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)));
 
     private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)
     {

@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using ObsStack.Benchmarks.Harness;
+
+namespace ObsStack.Benchmarks.Throughput;
+
+/// <summary>
+/// How much of the machine's limit the worker pool reaches: every client fetches the same loopback target, and each
+/// one's jobs/s is divided by what <c>wrk -t2 -c8</c> gets from that target in the same round (the ceiling). Clients:
+/// wrk, a plain HttpClient loop, and the worker at each pool size with telemetry off / full / full + profiler. Rounds
+/// alternate the order; every ratio is taken within a round (same machine state) and given as a median and range.
+/// </summary>
+internal sealed class ReachSuite(ReachSuite.Options options)
+{
+    public sealed record Options(
+        List<Scenario> Scenarios,
+        List<int> Workers,
+        int Rounds = 3,
+        TimeSpan Warmup = default,
+        int Windows = 3,
+        TimeSpan Window = default,
+        int QueueCapacity = 1000)
+    {
+        public TimeSpan WarmupOrDefault => Warmup == default ? TimeSpan.FromSeconds(10) : Warmup;
+        public TimeSpan WindowOrDefault => Window == default ? TimeSpan.FromSeconds(15) : Window;
+    }
+
+    public static readonly List<Scenario> DefaultScenarios = [Scenario.Off, Scenario.Full, Scenario.FullProfiler];
+
+    /// <summary>The yardstick's shape, as in the issue that set the goal: 2 threads (one per core), 8 connections.</summary>
+    private const int WrkThreads = 2;
+
+    private const int WrkConnections = 8;
+
+    /// <summary>The HttpClient ceiling runs at the largest pool size measured (one request in flight per worker).</summary>
+    private int HttpClientConcurrency => options.Workers.Max();
+
+    private const double QuietCores = 0.3;
+
+    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0)
+    {
+        public bool IsWrk => Name == "wrk";
+
+        public bool IsHttpClient => Name == "httpclient";
+
+        public string Label => Scenario is null ? Name : $"{Scenario.Name} ({Workers} workers)";
+    }
+
+    private sealed record Window(double JobsPerSecond, double CpuUsPerJob, double AllocBytesPerJob);
+
+    private sealed record Run(Client Client, int Round, IReadOnlyList<Window> Windows)
+    {
+        public double StartupMs { get; init; } = double.NaN;
+        public double NotSuccess { get; init; }
+        public double Dropped { get; init; } = double.NaN;
+        public long Refused { get; init; }
+        public double LogLinesPerJob { get; init; } = double.NaN;
+        public string Exported { get; init; } = "";
+        public string? Error { get; init; }
+
+        public double JobsPerSecond => Windows.Select(w => w.JobsPerSecond).ToList().Median();
+        public double CpuUsPerJob => Windows.Select(w => w.CpuUsPerJob).ToList().Median();
+    }
+
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    public async Task RunAsync()
+    {
+        if (!WrkClient.Installed)
+        {
+            throw new InvalidOperationException(WrkClient.InstallHint);
+        }
+
+        List<Client> clients =
+        [
+            new("wrk"),
+            new("httpclient"),
+            .. options.Workers.SelectMany(workers => options.Scenarios.Select(scenario => new Client(scenario.Name, scenario, workers))),
+        ];
+        var perRun = options.WarmupOrDefault + options.WindowOrDefault * options.Windows + TimeSpan.FromSeconds(4);
+        Console.WriteLine($"# reach: {clients.Count} clients × {options.Rounds} rounds, ≈ {perRun * clients.Count * options.Rounds:hh\\:mm\\:ss}");
+
+        var report = new Report("reach");
+        var runs = new List<Run>();
+        await using var peers = await LoopbackPeers.StartAsync();
+        for (var round = 1; round <= options.Rounds; round++)
+        {
+            // Rotated every round: no client always runs first (cold machine) or last.
+            var shift = (round - 1) % clients.Count;
+            foreach (var client in clients.Skip(shift).Concat(clients.Take(shift)))
+            {
+                Console.WriteLine($"## round {round}: {client.Label}");
+                await Machine.WaitForQuietAsync(QuietCores, TimeSpan.FromSeconds(45));
+                Run run;
+                try
+                {
+                    run = client switch
+                    {
+                        { IsWrk: true } => await RunWrkAsync(peers, client, round),
+                        { IsHttpClient: true } => await RunHttpClientAsync(peers, client, round),
+                        _ => await RunWorkerAsync(peers, client, round),
+                    };
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or HttpRequestException or IOException)
+                {
+                    run = new Run(client, round, []) { Error = ex.Message };
+                }
+
+                Console.WriteLine(run.Error ?? string.Join("  ", run.Windows.Select(w => $"{w.JobsPerSecond:F0}/s {w.CpuUsPerJob:F1} µs")));
+                runs.Add(run);
+            }
+        }
+
+        Write(report, clients, runs);
+        Console.WriteLine($"Saved: {report.Save()}");
+    }
+
+    private async Task<Run> RunWrkAsync(LoopbackPeers peers, Client client, int round)
+    {
+        var url = peers.TargetUrl(0, 1);
+        await WrkClient.RunAsync(url, WrkThreads, WrkConnections, options.WarmupOrDefault);
+        var windows = new List<Window>();
+        long errors = 0;
+        for (var i = 0; i < options.Windows; i++)
+        {
+            var result = await WrkClient.RunAsync(url, WrkThreads, WrkConnections, options.WindowOrDefault);
+            errors += result.Errors;
+            windows.Add(new Window(result.Requests / result.Seconds, result.Cpu.TotalMicroseconds / result.Requests, double.NaN));
+        }
+
+        return new Run(client, round, windows) { NotSuccess = errors };
+    }
+
+    private async Task<Run> RunHttpClientAsync(LoopbackPeers peers, Client client, int round)
+    {
+        await using var loop = await CeilingClient.Child.StartAsync(peers.BaseAddress, HttpClientConcurrency);
+        await Task.Delay(options.WarmupOrDefault);
+        var windows = new List<Window>();
+        var (seconds, cpu, (requests, allocated, failed)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, await loop.SampleAsync());
+        for (var i = 0; i < options.Windows; i++)
+        {
+            await Task.Delay(options.WindowOrDefault);
+            var (seconds2, cpu2, (requests2, allocated2, failed2)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, await loop.SampleAsync());
+            var done = requests2 - requests;
+            windows.Add(new Window(done / (seconds2 - seconds), (cpu2 - cpu).TotalMicroseconds / done, (double)(allocated2 - allocated) / done));
+            (seconds, cpu, requests, allocated, failed) = (seconds2, cpu2, requests2, allocated2, failed2);
+        }
+
+        return new Run(client, round, windows) { NotSuccess = failed };
+    }
+
+    private async Task<Run> RunWorkerAsync(LoopbackPeers peers, Client client, int round)
+    {
+        var settings = client.Scenario!.WorkerSettings(peers, client.Workers, options.QueueCapacity);
+        await using var worker = await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60));
+        var driver = new JobDriver(worker.Client, peers, options.QueueCapacity);
+        var samples = new List<(double Seconds, TimeSpan Cpu, PrometheusText Metrics)>();
+        var sinksAtStart = peers.Sinks.ToDictionary(s => s.Name, s => s.Snapshot());
+        long linesAtStart;
+        await using (driver)
+        {
+            driver.Start();
+            await Task.Delay(options.WarmupOrDefault);
+            linesAtStart = worker.LogLines;
+            sinksAtStart = peers.Sinks.ToDictionary(s => s.Name, s => s.Snapshot());
+            for (var i = 0; i <= options.Windows; i++)
+            {
+                if (i > 0)
+                {
+                    await Task.Delay(options.WindowOrDefault);
+                }
+
+                var (seconds, cpu) = (_clock.Elapsed.TotalSeconds, worker.CpuTime);
+                samples.Add((seconds, cpu, await worker.ScrapeAsync()));
+            }
+        }
+
+        var windows = samples.Zip(samples.Skip(1), (a, b) =>
+        {
+            var jobs = b.Metrics.Sum("jobs_total") - a.Metrics.Sum("jobs_total");
+            return new Window(jobs / (b.Seconds - a.Seconds), (b.Cpu - a.Cpu).TotalMicroseconds / jobs,
+                (b.Metrics.Sum(AllocatedBytes) - a.Metrics.Sum(AllocatedBytes)) / jobs);
+        }).ToList();
+        var first = samples[0].Metrics;
+        var last = samples[^1].Metrics;
+        var completed = last.Sum("jobs_total") - first.Sum("jobs_total");
+        var exported = peers.Sinks
+            .Select(s => (s.Name, Requests: s.Snapshot().Requests - sinksAtStart[s.Name].Requests))
+            .Where(s => s.Requests > 0)
+            .Select(s => $"{s.Name} {s.Requests}");
+        return new Run(client, round, windows)
+        {
+            StartupMs = worker.StartupTime.TotalMilliseconds,
+            NotSuccess = completed - (last.Sum("jobs_total", "status=\"success\"") - first.Sum("jobs_total", "status=\"success\"")),
+            Dropped = last.Sum("telemetry_export_dropped_total") + last.Sum("profiler_uploads_dropped_total"),
+            Refused = driver.Refused,
+            LogLinesPerJob = (worker.LogLines - linesAtStart) / completed,
+            Exported = string.Join(", ", exported),
+        };
+    }
+
+    /// <summary>System.Runtime's <c>dotnet.gc.heap.total_allocated</c> as <c>/metrics</c> names it.</summary>
+    private const string AllocatedBytes = "dotnet_gc_heap_allocated_bytes_total";
+
+    private void Write(Report report, List<Client> clients, List<Run> runs)
+    {
+        report.Line("# Reach: jobs/s as a share of the machine's ceiling (wrk)");
+        report.Line();
+        report.Line(Machine.Describe());
+        report.Line($"- Target: GET on the harness' loopback Kestrel, 200 with a 100-byte body; the same URL shape for every client");
+        report.Line($"- Ceiling: `wrk -t{WrkThreads} -c{WrkConnections}`, one wrk run per window; HttpClient loop: {HttpClientConcurrency} concurrent, Server GC, the worker's handler settings");
+        report.Line($"- Worker: a fresh process per run, WorkerPool:Workers as given, QueueCapacity={options.QueueCapacity}, fed through POST /jobs (batches of 100) without running dry");
+        report.Line($"- Each run: {options.WarmupOrDefault.TotalSeconds:0} s warmup, {options.Windows} × {options.WindowOrDefault.TotalSeconds:0} s windows; {options.Rounds} rounds, order rotated per round");
+        report.Line("- CPU per job: the client process only (worker, HttpClient loop, or wrk); the target and the feeder run in the harness on the same 2 cores");
+        report.Line();
+
+        var byRound = runs.Where(r => r.Error is null).GroupBy(r => r.Round).ToDictionary(g => g.Key, g => g.ToList());
+        double? Ceiling(int round) => byRound.GetValueOrDefault(round)?.FirstOrDefault(r => r.Client.IsWrk)?.JobsPerSecond;
+
+        report.Line("| client | jobs/s, median | ÷ wrk ceiling, median (per round) | CPU µs per job, median (range of windows) | allocated per job | time to first /alive |");
+        report.Line("| --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var client in clients)
+        {
+            var measured = runs.Where(r => r.Client == client && r.Error is null).ToList();
+            if (measured.Count == 0)
+            {
+                report.Line($"| {client.Label} | {runs.FirstOrDefault(r => r.Client == client)?.Error ?? "not run"} | | | | |");
+                continue;
+            }
+
+            var windows = measured.SelectMany(r => r.Windows).ToList();
+            var reach = measured.Where(r => Ceiling(r.Round) is not null).Select(r => r.JobsPerSecond / Ceiling(r.Round)!.Value).ToList();
+            var cpu = windows.Select(w => w.CpuUsPerJob).ToList();
+            var alloc = windows.Select(w => w.AllocBytesPerJob).Where(double.IsFinite).ToList();
+            var startup = measured.Select(r => r.StartupMs).Where(double.IsFinite).ToList();
+            report.Line($"| {client.Label} | {Report.F(windows.Select(w => w.JobsPerSecond).ToList().Median(), 0)} | " +
+                $"{Range(reach, 2)} | {Report.F(cpu.Median(), 1)} ({Report.F(cpu.Min(), 1)} – {Report.F(cpu.Max(), 1)}) | " +
+                $"{(alloc.Count == 0 ? "" : Report.F(alloc.Median() / 1024, 2) + " KB")} | " +
+                $"{(startup.Count == 0 ? "" : Report.F(startup.Median(), 0) + " ms")} |");
+        }
+
+        report.Line();
+        report.Line("## Telemetry's cost, within each round");
+        report.Line();
+        report.Line("| pool | full ÷ off, jobs/s (per round) | full ÷ off, CPU per job | full+profiler ÷ full, jobs/s | full+profiler ÷ full, CPU per job |");
+        report.Line("| ---: | ---: | ---: | ---: | ---: |");
+        foreach (var workers in options.Workers)
+        {
+            List<double> Paired(string candidate, string baseline, Func<Run, double> value) =>
+                [.. byRound.Values.Select(round =>
+                {
+                    var c = round.FirstOrDefault(r => r.Client.Scenario?.Name == candidate && r.Client.Workers == workers);
+                    var b = round.FirstOrDefault(r => r.Client.Scenario?.Name == baseline && r.Client.Workers == workers);
+                    return c is null || b is null ? double.NaN : value(c) / value(b);
+                }).Where(double.IsFinite)];
+
+            report.Line($"| {workers} | {Range(Paired("full", "off", r => r.JobsPerSecond), 3)} | {Range(Paired("full", "off", r => r.CpuUsPerJob), 3)} | " +
+                $"{Range(Paired("full+profiler", "full", r => r.JobsPerSecond), 3)} | {Range(Paired("full+profiler", "full", r => r.CpuUsPerJob), 3)} |");
+        }
+
+        report.Line();
+        report.Line("Goal (issue 14): off ≥ 0.59 of the ceiling, full ≥ 0.48, full ÷ off jobs/s ≥ 0.90.");
+        report.Line();
+        report.Line("## Every run");
+        report.Line();
+        report.Line("| client | round | jobs/s per window | CPU µs/job per window | non-success | dropped | 429s | log lines/job | sink requests | startup | error |");
+        report.Line("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |");
+        foreach (var run in runs.OrderBy(r => clients.IndexOf(r.Client)).ThenBy(r => r.Round))
+        {
+            report.Line($"| {run.Client.Label} | {run.Round} | {string.Join(" / ", run.Windows.Select(w => Report.F(w.JobsPerSecond, 0)))} | " +
+                $"{string.Join(" / ", run.Windows.Select(w => Report.F(w.CpuUsPerJob, 1)))} | {run.NotSuccess} | {Report.F(run.Dropped, 0)} | {run.Refused} | " +
+                $"{Report.F(run.LogLinesPerJob, 3)} | {run.Exported} | {Report.F(run.StartupMs, 0)} | {run.Error} |");
+        }
+    }
+
+    private static string Range(List<double> values, int decimals) => values.Count switch
+    {
+        0 => "n/a",
+        1 => Report.F(values[0], decimals),
+        _ => $"{Report.F(values.Median(), decimals)} ({Report.F(values.Min(), decimals)} – {Report.F(values.Max(), decimals)})",
+    };
+}
