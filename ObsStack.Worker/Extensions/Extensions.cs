@@ -39,7 +39,13 @@ internal static class Extensions
         services.AddHostedService<WorkerPool>();
         services.AddHostedService<LoadGenerator>();
 
-        services.AddHttpClient(JobRunner.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+        // A job fetches a URL that passed the allow-list, as it is: no service discovery (the defaults add it to every
+        // client; a job URL naming a service must not be re-resolved past the allow-list) and no logging handlers (a
+        // log scope and two filtered-out lines per fetch; the job logs its own line). Spans and http.client.* metrics
+        // come from the primary handler and stay (JobFetchTests).
+        services.AddHttpClient(JobRunner.HttpClientName)
+            .RemoveAllLoggers()
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) => handlers.Clear())
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 // Redirects are not followed: a redirect to a host off the allow-list would bypass it (SSRF).

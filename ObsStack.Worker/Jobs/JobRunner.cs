@@ -6,7 +6,7 @@ namespace ObsStack.Worker.Jobs;
 
 /// <summary>Runs one job: an HTTP GET with a deadline, recorded in the store, the metrics, one span and one log line.</summary>
 public sealed partial class JobRunner(
-    IHttpClientFactory httpClientFactory,
+    IHttpMessageHandlerFactory handlers,
     JobStore store,
     WorkerTelemetry telemetry,
     IOptions<WorkerPoolOptions> options,
@@ -16,8 +16,11 @@ public sealed partial class JobRunner(
 
     private readonly TimeSpan _timeout = options.Value.JobTimeout;
 
+    /// <summary>A deadline for one worker's jobs, canceled by <paramref name="abort"/> too; reused for every job it runs.</summary>
+    public JobDeadline CreateDeadline(CancellationToken abort) => new(abort, _timeout);
+
     /// <summary>Never throws: every outcome, shutdown included, becomes a recorded result.</summary>
-    public async Task RunAsync(Job job, int workerId, CancellationToken abort)
+    public async Task RunAsync(Job job, int workerId, JobDeadline deadline)
     {
         telemetry.WorkerBusy();
         using var activity = telemetry.Source.StartActivity(WorkerTelemetry.ProcessJobSpan, ActivityKind.Internal, job.Parent);
@@ -32,14 +35,17 @@ public sealed partial class JobRunner(
         long bytes = 0;
         string? error = null;
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(abort);
-        deadline.CancelAfter(_timeout);
+        var cancellation = deadline.Start();
         try
         {
-            var client = httpClientFactory.CreateClient(HttpClientName);
-            using var response = await client.GetAsync(job.Url, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            // The handler chain without an HttpClient around it: HttpClient links a CancellationTokenSource of its own
+            // to every request that has a cancelable token. Headers first, the body drained after (no buffering),
+            // like GetAsync(ResponseHeadersRead); spans and http.client.* metrics come from the handler chain itself.
+            using var invoker = new HttpMessageInvoker(handlers.CreateHandler(HttpClientName), disposeHandler: false);
+            using var request = new HttpRequestMessage(HttpMethod.Get, job.Url);
+            using var response = await invoker.SendAsync(request, cancellation);
             httpStatus = (int)response.StatusCode;
-            bytes = await DrainAsync(response.Content, deadline.Token);
+            bytes = await DrainAsync(response.Content, cancellation);
             if (response.IsSuccessStatusCode)
             {
                 status = JobStatus.Success;
@@ -50,12 +56,12 @@ public sealed partial class JobRunner(
                 error = $"HTTP {httpStatus} {response.ReasonPhrase}".TrimEnd();
             }
         }
-        catch (OperationCanceledException) when (abort.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline.Aborted)
         {
             status = JobStatus.Canceled;
             error = "Canceled: the shutdown grace period elapsed before the job finished.";
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             status = JobStatus.Timeout;
             error = $"No complete response within {_timeout.TotalSeconds:0.###} s ({WorkerPoolOptions.SectionName}:JobTimeout).";
@@ -66,6 +72,10 @@ public sealed partial class JobRunner(
             error = ex is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } http
                 ? $"{http.HttpRequestError}: {http.Message}"
                 : $"{ex.GetType().Name}: {ex.Message}";
+        }
+        finally
+        {
+            deadline.Finish();
         }
 
         var duration = Stopwatch.GetElapsedTime(started).TotalSeconds;

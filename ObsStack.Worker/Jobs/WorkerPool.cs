@@ -36,6 +36,7 @@ public sealed partial class WorkerPool(
     {
         // Leave the host's startup path at once; the loop runs on the thread pool.
         await Task.Yield();
+        using var deadline = runner.CreateDeadline(_abortInFlight.Token);
         try
         {
             await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
@@ -47,7 +48,7 @@ public sealed partial class WorkerPool(
                     continue;
                 }
 
-                await runner.RunAsync(job, workerId, _abortInFlight.Token);
+                await runner.RunAsync(job, workerId, deadline);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
