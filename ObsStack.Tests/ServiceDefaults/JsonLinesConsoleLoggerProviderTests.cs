@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ObsStack.ServiceDefaults.Logging;
@@ -179,6 +179,19 @@ public sealed class JsonLinesConsoleLoggerProviderTests
         Assert.Equal("r-1", kept.GetProperty("RequestTag").GetString());
         // The general rule still lets Information through to the other providers: the alias picked the rule.
         Assert.Contains(worker.Logs.Logs, log => log.Message == "Suppressed by Logging:Console:LogLevel");
+    }
+
+    [Fact]
+    public void A_bad_MaxPendingBytes_stops_the_host_naming_the_key()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration["Logging:Console:MaxPendingBytes"] = "100";
+        builder.ConfigureOpenTelemetry();
+
+        // The logger is built with the host (it logs the start), so the host fails as it is built.
+        var error = Assert.Throws<OptionsValidationException>(() => builder.Build().Start());
+
+        Assert.Contains("Logging:Console:MaxPendingBytes must be between", error.Message);
     }
 
     private sealed class StaticOptions(JsonLinesConsoleFormatterOptions value) : IOptionsMonitor<JsonLinesConsoleFormatterOptions>
