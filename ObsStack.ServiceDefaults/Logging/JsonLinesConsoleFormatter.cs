@@ -214,7 +214,8 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
         private const int MaxRetainedBytes = 64 * 1024;
 
         private readonly ArrayBufferWriter<byte> _bytes = new(1024);
-        private char[] _chars = new char[1024];
+        // Only for the TextWriter form: the console provider never decodes the line.
+        private char[] _chars = [];
 
         // No validation: WriteJson always writes one well-formed object; escaping is unchanged by this option.
         public LineBuffer() => Json = new Utf8JsonWriter(_bytes, new JsonWriterOptions { SkipValidation = true });
@@ -237,7 +238,7 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
             var bytes = _bytes.WrittenSpan;
             if (_chars.Length < bytes.Length)
             {
-                _chars = new char[Math.Max(bytes.Length, _chars.Length * 2)];
+                _chars = new char[Math.Max(bytes.Length, Math.Max(1024, _chars.Length * 2))];
             }
 
             var length = Encoding.UTF8.GetChars(bytes, _chars);
