@@ -1,10 +1,16 @@
 using ObsStack.Benchmarks;
+using ObsStack.Benchmarks.Harness;
 using ObsStack.Benchmarks.Throughput;
 
-// Child roles first: the harness starts itself as the ceiling client.
+// Child roles first: the harness starts itself as the ceiling client and as the reader of a console pipe.
 if (args is [CeilingClient.Role, .. var childArgs])
 {
     return await CeilingClient.RunChildAsync(childArgs);
+}
+
+if (args is [PipeDrain.Role])
+{
+    return await PipeDrain.RunChildAsync();
 }
 
 return await Suites.RunAsync(args);

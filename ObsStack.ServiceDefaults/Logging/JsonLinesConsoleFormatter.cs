@@ -18,6 +18,10 @@ public sealed class JsonLinesConsoleFormatterOptions : ConsoleFormatterOptions;
 /// message template's named values, scope values, and the exception. <c>trace_sampled</c> tells the reader whether a
 /// trace for <c>trace_id</c> was recorded (and so can be opened in Tempo) or was sampled out.
 /// </summary>
+/// <remarks>
+/// <see cref="JsonLinesConsoleLoggerProvider"/> takes each line as UTF-8; the <see cref="ConsoleFormatter"/> form (a
+/// <see cref="TextWriter"/>) writes the same text and is what Microsoft's console logger would call.
+/// </remarks>
 internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
 {
     public const string FormatterName = "obsstack-json";
@@ -40,27 +44,62 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
 
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)
     {
-        var message = logEntry.Formatter(logEntry.State, logEntry.Exception);
-        if (message is null && logEntry.Exception is null)
-        {
-            return;
-        }
-
-        // ConsoleLogger calls this on the logging thread for every line: the UTF-8 buffer, the JSON writer and the char
-        // buffer are kept per thread instead of allocated per line (a fresh Utf8JsonWriter alone grows its output by
-        // 4 KiB). Taken off the thread while in use, so a value's ToString that logs cannot write into the same buffer.
-        var line = t_line ?? new LineBuffer();
-        t_line = null;
+        var line = RentLine();
         try
         {
-            WriteJson(line.Json, logEntry, message, scopeProvider);
-            line.WriteTo(textWriter);
+            if (TryFormat(line, logEntry, scopeProvider))
+            {
+                line.WriteTo(textWriter);
+            }
         }
         finally
         {
-            // One huge line (an exception with a deep stack) must not pin its buffers to the thread forever.
-            t_line = line.Reset() ? line : null;
+            ReturnLine(line);
         }
+    }
+
+    /// <summary>The same line, handed to <paramref name="output"/> as UTF-8: no string and no UTF-16 copy on the way.</summary>
+    internal void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, BatchingLineWriter output)
+    {
+        var line = RentLine();
+        try
+        {
+            if (TryFormat(line, logEntry, scopeProvider))
+            {
+                output.WriteLine(line.Utf8);
+            }
+        }
+        finally
+        {
+            ReturnLine(line);
+        }
+    }
+
+    // Every line is formatted on the logging thread: the UTF-8 buffer, the JSON writer and the char buffer are kept per
+    // thread instead of allocated per line (a fresh Utf8JsonWriter alone grows its output by 4 KiB). Taken off the
+    // thread while in use, so a value's ToString that logs cannot write into the same buffer.
+    private static LineBuffer RentLine()
+    {
+        var line = t_line ?? new LineBuffer();
+        t_line = null;
+        return line;
+    }
+
+    // One huge line (an exception with a deep stack) must not pin its buffers to the thread forever.
+    private static void ReturnLine(LineBuffer line) => t_line = line.Reset() ? line : null;
+
+    /// <summary>The whole line and its newline into <paramref name="line"/>; false when there is nothing to write.</summary>
+    private bool TryFormat<TState>(LineBuffer line, in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider)
+    {
+        var message = logEntry.Formatter(logEntry.State, logEntry.Exception);
+        if (message is null && logEntry.Exception is null)
+        {
+            return false;
+        }
+
+        WriteJson(line.Json, logEntry, message, scopeProvider);
+        line.EndLine();
+        return true;
     }
 
     private void WriteJson<TState>(Utf8JsonWriter json, in LogEntry<TState> logEntry, string? message, IExternalScopeProvider? scopeProvider)
@@ -168,32 +207,42 @@ internal sealed class JsonLinesConsoleFormatter : ConsoleFormatter, IDisposable
         _ => "none",
     };
 
-    /// <summary>One thread's reusable line: the JSON as UTF-8, then as chars for the <see cref="TextWriter"/>.</summary>
+    /// <summary>One thread's reusable line: the JSON and its newline as UTF-8, and chars for a <see cref="TextWriter"/>.</summary>
     private sealed class LineBuffer
     {
         /// <summary>Buffers that grew past this for one line are dropped after it, not kept for the thread's life.</summary>
         private const int MaxRetainedBytes = 64 * 1024;
 
         private readonly ArrayBufferWriter<byte> _bytes = new(1024);
-        private char[] _chars = new char[1024];
+        // Only for the TextWriter form: the console provider never decodes the line.
+        private char[] _chars = [];
 
         // No validation: WriteJson always writes one well-formed object; escaping is unchanged by this option.
         public LineBuffer() => Json = new Utf8JsonWriter(_bytes, new JsonWriterOptions { SkipValidation = true });
 
         public Utf8JsonWriter Json { get; }
 
+        /// <summary>The finished line, newline included.</summary>
+        public ReadOnlySpan<byte> Utf8 => _bytes.WrittenSpan;
+
+        /// <summary>After the flushed JSON: the newline, in the same buffer.</summary>
+        public void EndLine()
+        {
+            _bytes.GetSpan(1)[0] = (byte)'\n';
+            _bytes.Advance(1);
+        }
+
         /// <summary>The line and its newline in one write (UTF-8 never decodes to more chars than it has bytes).</summary>
         public void WriteTo(TextWriter writer)
         {
             var bytes = _bytes.WrittenSpan;
-            if (_chars.Length < bytes.Length + 1)
+            if (_chars.Length < bytes.Length)
             {
-                _chars = new char[Math.Max(bytes.Length + 1, _chars.Length * 2)];
+                _chars = new char[Math.Max(bytes.Length, Math.Max(1024, _chars.Length * 2))];
             }
 
             var length = Encoding.UTF8.GetChars(bytes, _chars);
-            _chars[length] = '\n';
-            writer.Write(_chars.AsSpan(0, length + 1));
+            writer.Write(_chars.AsSpan(0, length));
         }
 
         /// <summary>Ready for the next line; false when this one made it too big to keep.</summary>

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
-using ObsStack.ServiceDefaults.Logging;
 using ObsStack.ServiceDefaults.Metrics;
 using ObsStack.ServiceDefaults.Telemetry;
 using ObsStack.ServiceDefaults.Telemetry.Export;
@@ -78,11 +77,6 @@ public static partial class Extensions
         builder.Configuration.GetSection(TelemetryOptions.SectionName).Bind(options);
         return options;
     }
-
-    /// <summary>Console logs as JSON lines carrying trace and span ids (Logging/JsonLinesConsoleFormatter).</summary>
-    private static void AddJsonLinesConsole(this IHostApplicationBuilder builder) =>
-        builder.Logging.AddConsole(o => o.FormatterName = JsonLinesConsoleFormatter.FormatterName)
-            .AddConsoleFormatter<JsonLinesConsoleFormatter, JsonLinesConsoleFormatterOptions>();
 
     private static TracerProviderBuilder AddObsStackTracing(
         this TracerProviderBuilder tracing, IConfiguration configuration, TelemetryOptions options) =>

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using ObsStack.ServiceDefaults.Logging;
 
 namespace ObsStack.Tests.Infrastructure;
 
@@ -44,6 +45,9 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
     /// <summary>Every log line the service wrote (all categories, all levels).</summary>
     public LogCapture Logs { get; } = new();
 
+    /// <summary>Set before <see cref="Start"/>: the service's console lines go here instead of standard output.</summary>
+    public Stream? ConsoleOutput { get; init; }
+
     public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
@@ -56,6 +60,12 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
         builder.UseEnvironment("Testing");
         builder.UseSetting("urls", $"http://127.0.0.1:{_port}");
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        if (ConsoleOutput is { } console)
+        {
+            builder.ConfigureTestServices(services =>
+                services.AddSingleton(new BatchingLineWriter(console, TextWriter.Null, new JsonLinesConsoleLoggerOptions().MaxPendingBytes)));
+        }
+
         // UseSetting (not ConfigureAppConfiguration): ServiceDefaults reads some keys while Program.cs runs, before Build().
         foreach (var (key, value) in _settings)
         {

@@ -72,15 +72,22 @@ public sealed class JsonLinesConsoleFormatterTests
     [Fact]
     public async Task Both_services_write_their_console_lines_with_this_formatter()
     {
-        await using var worker = new ObsStack.Tests.Infrastructure.WorkerApp().Start();
-        await using var api = new ObsStack.Tests.Api.ApiApp().Start();
+        using var workerConsole = new ObsStack.Tests.Infrastructure.ConsoleCapture();
+        using var apiConsole = new ObsStack.Tests.Infrastructure.ConsoleCapture();
+        await using var worker = new ObsStack.Tests.Infrastructure.WorkerApp { ConsoleOutput = workerConsole }.Start();
+        await using var api = new ObsStack.Tests.Api.ApiApp { ConsoleOutput = apiConsole }.Start();
 
-        foreach (var services in new[] { worker.Services, api.Services })
+        foreach (var (services, console) in new[] { (worker.Services, workerConsole), (api.Services, apiConsole) })
         {
-            var console = services.GetRequiredService<IOptionsMonitor<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>>().CurrentValue;
-            Assert.Equal(JsonLinesConsoleFormatter.FormatterName, console.FormatterName);
-            Assert.Contains(services.GetServices<Microsoft.Extensions.Logging.Console.ConsoleFormatter>(), f => f is JsonLinesConsoleFormatter);
-            Assert.Contains(services.GetServices<ILoggerProvider>(), p => p is Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider);
+            // One console provider, this one: Microsoft's would write every line a second time.
+            var provider = Assert.Single(services.GetServices<ILoggerProvider>(), p => p is JsonLinesConsoleLoggerProvider or Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider);
+            Assert.IsType<JsonLinesConsoleLoggerProvider>(provider);
+
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("ObsStack.Tests.Console").LogWarning("Through the console provider");
+            await ObsStack.Tests.Infrastructure.Poll.UntilAsync(() => console.Lines().Any(line => line.Contains("Through the console provider")),
+                "the service's line reaches its console", TimeSpan.FromSeconds(30));
+            var line = Assert.Single(console.JsonLines(), l => l.GetProperty("message").GetString() == "Through the console provider");
+            Assert.Equal("ObsStack.Tests.Console", line.GetProperty("category").GetString());
         }
     }
 
