@@ -23,7 +23,9 @@ internal static class Suites
         Suites:
           reach        jobs/s as a share of the machine's ceiling (wrk -t2 -c8, Debian package wrk): wrk,
                        HttpClient loop, worker off/full/full+profiler at 4 and 8 workers (~25 min;
-                       --workers 4,8  --scenarios off,full,full+profiler)
+                       --workers 4,8  --scenarios off,full,full+profiler; --baseline DIR: also run the
+                       worker built in DIR next to this build's, e.g. `dotnet build -c Release ObsStack.Worker
+                       -o DIR` on an older commit, for before/after ratios within each round)
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
@@ -134,7 +136,12 @@ internal static class Suites
         Rounds: Int(options, "rounds", 3, 1, 20),
         Warmup: TimeSpan.FromSeconds(Int(options, "warmup", 10, 1, 120)),
         Windows: Int(options, "windows", 3, 1, 20),
-        Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)));
+        Window: TimeSpan.FromSeconds(Int(options, "window", DefaultWindowSeconds, 1, 120)),
+        BaselineWorker: options.TryGetValue("baseline", out var baseline)
+            ? Path.Combine(Path.GetFullPath(baseline), "ObsStack.Worker.dll") is var dll && File.Exists(dll)
+                ? dll
+                : throw new ArgumentException($"--baseline: no ObsStack.Worker.dll in '{baseline}'; build one there with `dotnet build -c Release ObsStack.Worker -o {baseline}`.")
+            : null);
 
     private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)
     {

@@ -50,11 +50,14 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public IReadOnlyList<string> Warnings => _process.NotableLines;
 
     /// <param name="alsoKeep">Further log lines to keep beside warnings and errors (see <see cref="Warnings"/>).</param>
-    public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan startTimeout, Func<string, bool>? alsoKeep = null)
+    /// <param name="assemblyPath">Another build of the worker (a baseline to compare with); this build's by default.</param>
+    public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan startTimeout,
+        Func<string, bool>? alsoKeep = null, string? assemblyPath = null)
     {
-        if (!File.Exists(AssemblyPath))
+        assemblyPath ??= AssemblyPath;
+        if (!File.Exists(assemblyPath))
         {
-            throw new FileNotFoundException($"The worker was not built at {AssemblyPath}; build the solution in this configuration first.");
+            throw new FileNotFoundException($"The worker was not built at {assemblyPath}; build the solution in this configuration first.");
         }
 
         var port = LoopbackPeers.FreePort();
@@ -66,7 +69,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             ["DOTNET_NOLOGO"] = "1",
         };
 
-        var process = ChildProcess.Start("dotnet", ["exec", AssemblyPath], Path.GetDirectoryName(AssemblyPath)!, environment,
+        var process = ChildProcess.Start("dotnet", ["exec", assemblyPath], Path.GetDirectoryName(assemblyPath)!, environment,
             line => line.Contains("\"level\":\"warn\"", StringComparison.Ordinal)
                 || line.Contains("\"level\":\"error\"", StringComparison.Ordinal)
                 || line.Contains("\"level\":\"fatal\"", StringComparison.Ordinal)

@@ -18,7 +18,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         TimeSpan Warmup = default,
         int Windows = 3,
         TimeSpan Window = default,
-        int QueueCapacity = 1000)
+        int QueueCapacity = 1000,
+        string? BaselineWorker = null)
     {
         public TimeSpan WarmupOrDefault => Warmup == default ? TimeSpan.FromSeconds(10) : Warmup;
         public TimeSpan WindowOrDefault => Window == default ? TimeSpan.FromSeconds(15) : Window;
@@ -36,13 +37,14 @@ internal sealed class ReachSuite(ReachSuite.Options options)
 
     private const double QuietCores = 0.3;
 
-    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0)
+    /// <param name="WorkerDll">A baseline build of the worker (<c>--baseline DIR</c>); null: this build's.</param>
+    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0, string? WorkerDll = null)
     {
         public bool IsWrk => Name == "wrk";
 
         public bool IsHttpClient => Name == "httpclient";
 
-        public string Label => Scenario is null ? Name : $"{Scenario.Name} ({Workers} workers)";
+        public string Label => Scenario is null ? Name : $"{Scenario.Name} ({Workers} workers){(WorkerDll is null ? "" : ", baseline")}";
     }
 
     private sealed record Window(double JobsPerSecond, double CpuUsPerJob, double AllocBytesPerJob);
@@ -74,7 +76,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         [
             new("wrk"),
             new("httpclient"),
-            .. options.Workers.SelectMany(workers => options.Scenarios.Select(scenario => new Client(scenario.Name, scenario, workers))),
+            .. options.Workers.SelectMany(workers => options.Scenarios.SelectMany(scenario => (IEnumerable<Client>)(options.BaselineWorker is { } baseline
+                ? [new Client(scenario.Name, scenario, workers, baseline), new Client(scenario.Name, scenario, workers)]
+                : [new Client(scenario.Name, scenario, workers)]))),
         ];
         var perRun = options.WarmupOrDefault + options.WindowOrDefault * options.Windows + TimeSpan.FromSeconds(4);
         Console.WriteLine($"# reach: {clients.Count} clients × {options.Rounds} rounds, ≈ {perRun * clients.Count * options.Rounds:hh\\:mm\\:ss}");
@@ -151,7 +155,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
     private async Task<Run> RunWorkerAsync(LoopbackPeers peers, Client client, int round)
     {
         var settings = client.Scenario!.WorkerSettings(peers, client.Workers, options.QueueCapacity);
-        await using var worker = await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60));
+        await using var worker = await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60), assemblyPath: client.WorkerDll);
         var driver = new JobDriver(worker.Client, peers, options.QueueCapacity);
         var samples = new List<(double Seconds, TimeSpan Cpu, PrometheusText Metrics)>();
         var sinksAtStart = peers.Sinks.ToDictionary(s => s.Name, s => s.Snapshot());
@@ -248,13 +252,35 @@ internal sealed class ReachSuite(ReachSuite.Options options)
             List<double> Paired(string candidate, string baseline, Func<Run, double> value) =>
                 [.. byRound.Values.Select(round =>
                 {
-                    var c = round.FirstOrDefault(r => r.Client.Scenario?.Name == candidate && r.Client.Workers == workers);
-                    var b = round.FirstOrDefault(r => r.Client.Scenario?.Name == baseline && r.Client.Workers == workers);
+                    var c = round.FirstOrDefault(r => r.Client.Scenario?.Name == candidate && r.Client.Workers == workers && r.Client.WorkerDll is null);
+                    var b = round.FirstOrDefault(r => r.Client.Scenario?.Name == baseline && r.Client.Workers == workers && r.Client.WorkerDll is null);
                     return c is null || b is null ? double.NaN : value(c) / value(b);
                 }).Where(double.IsFinite)];
 
             report.Line($"| {workers} | {Range(Paired("full", "off", r => r.JobsPerSecond), 3)} | {Range(Paired("full", "off", r => r.CpuUsPerJob), 3)} | " +
                 $"{Range(Paired("full+profiler", "full", r => r.JobsPerSecond), 3)} | {Range(Paired("full+profiler", "full", r => r.CpuUsPerJob), 3)} |");
+        }
+
+        if (options.BaselineWorker is { } baselineDll)
+        {
+            report.Line();
+            report.Line($"## This build ÷ the baseline ({baselineDll}), within each round");
+            report.Line();
+            report.Line("| client | jobs/s (per round) | CPU per job | allocated per job |");
+            report.Line("| --- | ---: | ---: | ---: |");
+            foreach (var client in clients.Where(c => c.WorkerDll is null && c.Scenario is not null))
+            {
+                List<double> VsBaseline(Func<Run, double> value) =>
+                    [.. byRound.Values.Select(round =>
+                    {
+                        var now = round.FirstOrDefault(r => r.Client == client);
+                        var before = round.FirstOrDefault(r => r.Client == client with { WorkerDll = baselineDll });
+                        return now is null || before is null ? double.NaN : value(now) / value(before);
+                    }).Where(double.IsFinite)];
+
+                report.Line($"| {client.Label} | {Range(VsBaseline(r => r.JobsPerSecond), 3)} | {Range(VsBaseline(r => r.CpuUsPerJob), 3)} | " +
+                    $"{Range(VsBaseline(r => r.Windows.Select(w => w.AllocBytesPerJob).ToList().Median()), 3)} |");
+            }
         }
 
         report.Line();
