@@ -3,9 +3,11 @@ namespace ObsStack.ServiceDefaults.Logging;
 /// <summary>
 /// Complete lines from any thread, written to one stream by one thread, in batches. A caller copies its line into the
 /// pending buffer under a lock held only for that copy, so lines never interleave and each thread's lines keep their
-/// order. The writer thread swaps the pending buffer for its own and writes all of it with one call: under load batches
-/// form by themselves, and a lone line goes out at once (no timer). The writer sleeps only while nothing is pending and
-/// is woken by the line that makes the buffer non-empty, never once per line.
+/// order. The writer thread swaps the pending buffer for its own and writes all of it with one call. A line that finds
+/// the writer idle wakes it and goes out at once; after each write the writer lets lines gather for
+/// <see cref="GatherTime"/> before it looks again, so under load it wakes at most a few hundred times a second however
+/// many lines there are, and no logging thread pays for waking it (the reach benchmark: the writer woken per line was
+/// a tenth of the worker's CPU, most of it in futex).
 /// </summary>
 /// <remarks>
 /// A failing stream never throws into a caller: the batch is lost and counted (<see cref="LinesLost"/>) and the first
@@ -17,6 +19,9 @@ internal sealed class BatchingLineWriter : IDisposable
 {
     /// <summary>How long <see cref="Dispose"/> waits for pending lines to be written (Microsoft's console logger: 1.5 s).</summary>
     public static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the writer lets lines gather after a write: the most a line waits behind a busy console.</summary>
+    public static readonly TimeSpan GatherTime = TimeSpan.FromMilliseconds(2);
 
     /// <summary>Each buffer starts this small and doubles up to the bound: a quiet service keeps 2 × 16 KiB.</summary>
     private const int InitialBufferBytes = 16 * 1024;
@@ -33,6 +38,7 @@ internal sealed class BatchingLineWriter : IDisposable
     private int _pendingLines;
     private int _waitingForRoom;
     private bool _closing;
+    private bool _writerIdle;
     private bool _writerStopped;
 
     // The writer thread's own, swapped with _pending under _gate.
@@ -116,9 +122,10 @@ internal sealed class BatchingLineWriter : IDisposable
             else
             {
                 Append(line);
-                if (_pendingBytes == line.Length)
+                if (_writerIdle)
                 {
-                    // The writer sleeps only on an empty buffer: this line made it non-empty.
+                    // The writer waits for a signal only on an empty buffer, and this is the first line since.
+                    _writerIdle = false;
                     Monitor.PulseAll(_gate);
                 }
             }
@@ -187,6 +194,11 @@ internal sealed class BatchingLineWriter : IDisposable
                 // It held one line longer than the bound: not kept.
                 _writing = new byte[InitialBufferBytes];
             }
+
+            if (!Volatile.Read(ref _closing) && Volatile.Read(ref _waitingForRoom) == 0)
+            {
+                Thread.Sleep(GatherTime);
+            }
         }
     }
 
@@ -204,8 +216,11 @@ internal sealed class BatchingLineWriter : IDisposable
                     return false;
                 }
 
+                _writerIdle = true;
                 Monitor.Wait(_gate);
             }
+
+            _writerIdle = false;
 
             (_pending, _writing) = (_writing, _pending);
             (bytes, lines) = (_pendingBytes, _pendingLines);

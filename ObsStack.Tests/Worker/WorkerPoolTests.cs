@@ -152,6 +152,12 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         using var client = worker.Client();
         var ids = await client.SubmitAsync(_target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
         await Poll.UntilAsync(() => _target.InFlight == 1, "one job in flight", TimeSpan.FromSeconds(10));
+        // Scraped when the host has stopped, before Program's app.Run() disposes it: reading the services after
+        // StopAsync raced that disposal (ObjectDisposedException), and Program's own StopAsync, running next to this
+        // one, may be the one that finishes the stop.
+        var exporter = worker.Get<ObsStack.ServiceDefaults.Metrics.PrometheusPullExporter>();
+        var final = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        worker.Get<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopped.Register(() => final.TrySetResult(exporter.Scrape()));
 
         var stopping = worker.StopAsync();
         await Poll.UntilAsync(() => worker.Logs.Logs.Any(l => l.Message.StartsWith("Worker pool draining", StringComparison.Ordinal)) || stopping.IsCompleted,
@@ -168,7 +174,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         await stopping;
 
         // The held job was canceled at the end of the grace period, the two queued ones before they started: all three counted.
-        var metrics = worker.Get<ObsStack.ServiceDefaults.Metrics.PrometheusPullExporter>().Scrape()!;
+        var metrics = Assert.IsType<string>(await final.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Equal(3, WorkerClient.Sample(metrics, "jobs_total{status=\"canceled\"}"));
         Assert.Equal(3, WorkerClient.Sample(metrics, "job_duration_seconds_count{status=\"canceled\"}"));
         Assert.Equal(1, WorkerClient.Sample(metrics, "jobs_rejected_total{reason=\"shutting_down\"}"));

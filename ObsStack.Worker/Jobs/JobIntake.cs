@@ -33,7 +33,8 @@ public sealed class JobIntake(
 
         var parent = Activity.Current?.Context ?? default;
         var now = DateTimeOffset.UtcNow;
-        var jobs = parsed.Select(url => new Job { Id = Guid.CreateVersion7(), Url = url, SubmittedAt = now, Parent = parent }).ToList();
+        var ids = JobIds.New(parsed.Count, now);
+        var jobs = parsed.Select((url, i) => new Job { Id = ids[i], Url = url, SubmittedAt = now, Parent = parent }).ToList();
 
         // Stored only once accepted, just before each becomes readable: a worker that takes a job at once always finds
         // it, and a refused batch leaves nothing behind (issue 11: storing first leaked every refused id).
