@@ -53,8 +53,9 @@ public sealed class JobFetchTests : IAsyncLifetime
         var results = await client.WaitCompletedAsync(ids);
 
         Assert.Equal(["success", "success", "success", "timeout", "success", "success", "success"], results.Select(r => r.Status()));
+        // The timer queue counts in coarse milliseconds, the job's clock is the Stopwatch: a few ms early is the timer's.
         var timedOut = results[3].GetProperty("result").GetProperty("durationSeconds").GetDouble();
-        Assert.InRange(timedOut, 0.4, 2.0);
+        Assert.InRange(timedOut, 0.38, 2.0);
     }
 
     private static List<string> Chain(HttpMessageHandler? handler)
