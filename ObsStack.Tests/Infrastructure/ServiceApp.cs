@@ -52,8 +52,21 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
-    /// <summary>Stops the host as a shutdown signal would (graceful: intake closes, in-flight jobs get their grace period).</summary>
-    public Task StopAsync() => Services.GetRequiredService<IHost>().StopAsync();
+    /// <summary>
+    /// Stops the service as a shutdown signal does (graceful: intake closes, in-flight jobs get their grace period):
+    /// the application is asked to stop and Program's <c>app.Run()</c> stops the host, once. Completes when the host
+    /// has stopped; Program then disposes it, so read services before, or in an <c>ApplicationStopped</c> callback.
+    /// (Calling <c>IHost.StopAsync</c> here made two stops: Program's returned at once and disposed the host while this
+    /// one was still draining — ObjectDisposedException and null scrapes in WorkerPoolTests under a loaded suite.)
+    /// </summary>
+    public Task StopAsync()
+    {
+        var lifetime = Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lifetime.ApplicationStopped.Register(() => stopped.TrySetResult());
+        lifetime.StopApplication();
+        return stopped.Task;
+    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -152,9 +152,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         using var client = worker.Client();
         var ids = await client.SubmitAsync(_target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
         await Poll.UntilAsync(() => _target.InFlight == 1, "one job in flight", TimeSpan.FromSeconds(10));
-        // Scraped when the host has stopped, before Program's app.Run() disposes it: reading the services after
-        // StopAsync raced that disposal (ObjectDisposedException), and Program's own StopAsync, running next to this
-        // one, may be the one that finishes the stop.
+        // Scraped when the host has stopped, before Program's app.Run() disposes it (ServiceApp.StopAsync).
         var exporter = worker.Get<ObsStack.ServiceDefaults.Metrics.PrometheusPullExporter>();
         var final = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         worker.Get<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopped.Register(() => final.TrySetResult(exporter.Scrape()));
