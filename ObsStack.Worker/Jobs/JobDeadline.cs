@@ -10,8 +10,6 @@ public sealed class JobDeadline(CancellationToken abort, TimeSpan timeout) : IDi
 {
     private CancellationTokenSource _source = CancellationTokenSource.CreateLinkedTokenSource(abort);
 
-    public TimeSpan Timeout => timeout;
-
     /// <summary>Shutdown's grace period elapsed: the job is canceled, not timed out.</summary>
     public bool Aborted => abort.IsCancellationRequested;
 
