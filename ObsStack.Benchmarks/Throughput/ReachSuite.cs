@@ -158,7 +158,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         await using var worker = await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60), assemblyPath: client.WorkerDll);
         var driver = new JobDriver(worker.Client, peers, options.QueueCapacity);
         var samples = new List<(double Seconds, TimeSpan Cpu, PrometheusText Metrics)>();
-        var sinksAtStart = peers.Sinks.ToDictionary(s => s.Name, s => s.Snapshot());
+        Dictionary<string, (long Requests, long Bytes)> sinksAtStart;
         long linesAtStart;
         await using (driver)
         {

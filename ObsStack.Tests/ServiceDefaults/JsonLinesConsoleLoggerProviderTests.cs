@@ -69,6 +69,23 @@ public sealed class JsonLinesConsoleLoggerProviderTests
     }
 
     [Fact]
+    public async Task A_line_after_a_quiet_spell_goes_out_without_waiting_for_more_lines_or_for_dispose()
+    {
+        using var output = new ConsoleCapture();
+        var (provider, logger) = NewConsole(output);
+
+        logger.LogInformation("Line {Seq}", 0);
+        await Poll.UntilAsync(() => output.Writes == 1, "the first line is written", Bound);
+        // Past the writer's gathering time: it is idle again, and the next line must wake it.
+        await Task.Delay(BatchingLineWriter.GatherTime * 10);
+        logger.LogInformation("Line {Seq}", 1);
+        await Poll.UntilAsync(() => output.Writes == 2, "the second line is written on its own", Bound);
+
+        Assert.Equal([0, 1], output.JsonLines().Select(line => line.GetProperty("Seq").GetInt32()));
+        provider.Dispose();
+    }
+
+    [Fact]
     public async Task Callers_wait_on_a_blocked_output_with_memory_bounded_and_resume_when_it_unblocks()
     {
         const int maxPendingBytes = 4096, lines = 200;

@@ -18,16 +18,9 @@ public sealed class JobFetchTests : IAsyncLifetime
     {
         await using var worker = new WorkerApp().Start();
 
-        var chain = new List<string>();
-        for (HttpMessageHandler? handler = worker.Get<IHttpMessageHandlerFactory>().CreateHandler(JobRunner.HttpClientName);
-             handler is not null;
-             handler = (handler as DelegatingHandler)?.InnerHandler)
-        {
-            chain.Add(handler.GetType().Name);
-        }
-
         // The factory's own lifetime wrapper, then the primary handler: nothing in between.
-        Assert.Equal(["LifetimeTrackingHttpMessageHandler", nameof(SocketsHttpHandler)], chain);
+        Assert.Equal(["LifetimeTrackingHttpMessageHandler", nameof(SocketsHttpHandler)],
+            Chain(worker.Get<IHttpMessageHandlerFactory>().CreateHandler(JobRunner.HttpClientName)));
 
         // Other clients keep the defaults (service discovery for https+http://name URLs).
         var other = worker.Get<IHttpMessageHandlerFactory>().CreateHandler("other");
