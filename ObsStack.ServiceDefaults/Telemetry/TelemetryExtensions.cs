@@ -98,8 +98,7 @@ public static partial class Extensions
             // ServiceDefaults' own instruments (process.uptime, telemetry.export.dropped) exist from the start.
             .AddInstrumentation(services => services.GetRequiredService<TelemetryInstruments>())
             .AddView(meterScope.Filter)
-            // Histogram points keep the trace of a sampled measurement: the exemplars behind "metric spike → trace".
-            .SetExemplarFilter(ExemplarFilterType.TraceBased)
+            .SetExemplarFilter(options.ExemplarFilter(configuration))
             .AddPrometheusPullReader()
             .AddBoundedOtlpExporters(configuration, options);
     }

@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+using ObsStack.ServiceDefaults.Telemetry.Export;
+using OpenTelemetry.Metrics;
 
 namespace ObsStack.ServiceDefaults.Telemetry;
 
@@ -18,6 +21,16 @@ public sealed class TelemetryOptions
     /// <summary>Ratio of root traces kept (0..1). <c>OTEL_TRACES_SAMPLER</c>/<c>_ARG</c> take precedence when set.</summary>
     [Range(0.0, 1.0, ErrorMessage = "Telemetry:SamplingRatio must be between 0 and 1.")]
     public double SamplingRatio { get; set; } = 1.0;
+
+    /// <summary>
+    /// Histogram points keep the trace of a sampled measurement (the exemplars behind "metric spike → trace") wherever
+    /// they can be seen: OTLP to Prometheus or the dashboard. <c>/metrics</c> is the text format without exemplars, so
+    /// with no OTLP metrics destination none are collected (ExemplarTests; README → Performance → Reach).
+    /// </summary>
+    internal ExemplarFilterType ExemplarFilter(IConfiguration configuration) =>
+        Metrics.Exemplars && OtlpDestinations.For(Signal.Metrics, configuration, this).Count > 0
+            ? ExemplarFilterType.TraceBased
+            : ExemplarFilterType.AlwaysOff;
 }
 
 /// <summary>Sections of <see cref="TelemetryOptions"/> that are validated on their own (data annotations do not recurse).</summary>
@@ -39,6 +52,12 @@ public sealed class MetricsSignalOptions : SignalOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00",
         ErrorMessage = "Telemetry:Metrics:ExportInterval must be between 00:00:01 and 00:10:00.")]
     public TimeSpan ExportInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Trace-based exemplars on histogram points exported over OTLP (to <see cref="SignalOptions.OtlpEndpoint"/> and
+    /// the dashboard). False records none; with no OTLP metrics destination none are recorded either way.
+    /// </summary>
+    public bool Exemplars { get; set; } = true;
 }
 
 /// <summary>Bounds of every trace and log exporter queue: a spike drops (and counts), it never grows memory.</summary>
