@@ -8,6 +8,11 @@ if (args is [CeilingClient.Role, .. var childArgs])
     return await CeilingClient.RunChildAsync(childArgs);
 }
 
+if (args is [EmptyWebApp.Role, .. var webArgs])
+{
+    return await EmptyWebApp.RunChildAsync(webArgs);
+}
+
 if (args is [PipeDrain.Role])
 {
     return await PipeDrain.RunChildAsync();

@@ -111,6 +111,44 @@ internal sealed class ChildProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Voluntary plus involuntary context switches of the process' live threads so far (<c>/proc/&lt;pid&gt;/task/*/status</c>;
+    /// a thread that has exited takes its count with it), or null where /proc is not there.
+    /// </summary>
+    public long? ContextSwitches
+    {
+        get
+        {
+            var tasks = $"/proc/{_process.Id}/task";
+            if (!Directory.Exists(tasks))
+            {
+                return null;
+            }
+
+            long total = 0;
+            foreach (var task in Directory.EnumerateDirectories(tasks))
+            {
+                try
+                {
+                    foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                    {
+                        if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)
+                            || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                        {
+                            total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                        }
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // The thread exited between the listing and the read.
+                }
+            }
+
+            return total;
+        }
+    }
+
     public long WorkingSetBytes
     {
         get

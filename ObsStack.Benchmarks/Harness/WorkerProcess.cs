@@ -38,6 +38,8 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     public TimeSpan CpuTime => _process.CpuTime;
 
+    public long? ContextSwitches => _process.ContextSwitches;
+
     public long WorkingSetBytes => _process.WorkingSetBytes;
 
     /// <summary>From <c>dotnet exec</c> to the first 200 on <c>/alive</c> (polled every 10 ms).</summary>
@@ -51,8 +53,9 @@ internal sealed class WorkerProcess : IAsyncDisposable
 
     /// <param name="alsoKeep">Further log lines to keep beside warnings and errors (see <see cref="Warnings"/>).</param>
     /// <param name="assemblyPath">Another build of the worker (a baseline to compare with); this build's by default.</param>
+    /// <param name="arguments">Command-line arguments after the assembly (a child role of the benchmarks' own assembly).</param>
     public static async Task<WorkerProcess> StartAsync(IReadOnlyDictionary<string, string> settings, TimeSpan startTimeout,
-        Func<string, bool>? alsoKeep = null, string? assemblyPath = null)
+        Func<string, bool>? alsoKeep = null, string? assemblyPath = null, IReadOnlyList<string>? arguments = null)
     {
         assemblyPath ??= AssemblyPath;
         if (!File.Exists(assemblyPath))
@@ -69,7 +72,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             ["DOTNET_NOLOGO"] = "1",
         };
 
-        var process = ChildProcess.Start("dotnet", ["exec", assemblyPath], Path.GetDirectoryName(assemblyPath)!, environment,
+        var process = ChildProcess.Start("dotnet", ["exec", assemblyPath, .. arguments ?? []], Path.GetDirectoryName(assemblyPath)!, environment,
             line => line.Contains("\"level\":\"warn\"", StringComparison.Ordinal)
                 || line.Contains("\"level\":\"error\"", StringComparison.Ordinal)
                 || line.Contains("\"level\":\"fatal\"", StringComparison.Ordinal)

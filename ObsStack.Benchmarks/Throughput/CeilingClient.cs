@@ -90,6 +90,8 @@ internal static class CeilingClient
 
         public TimeSpan CpuTime => _child.CpuTime;
 
+        public long? ContextSwitches => _child.ContextSwitches;
+
         public static async Task<Child> StartAsync(Uri target, int concurrency)
         {
             var process = new Child(target.GetLeftPart(UriPartial.Authority), concurrency);

@@ -37,6 +37,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
 
     private const double QuietCores = 0.3;
 
+    /// <summary>The startup floor: an empty ASP.NET Core app, started and timed as the worker is (no load, no windows).</summary>
+    private const string EmptyWeb = "empty web app (startup floor)";
+
     /// <param name="WorkerDll">A baseline build of the worker (<c>--baseline DIR</c>); null: this build's.</param>
     private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0, string? WorkerDll = null)
     {
@@ -44,10 +47,13 @@ internal sealed class ReachSuite(ReachSuite.Options options)
 
         public bool IsHttpClient => Name == "httpclient";
 
+        public bool IsEmptyWeb => Name == EmptyWeb;
+
         public string Label => Scenario is null ? Name : $"{Scenario.Name} ({Workers} workers){(WorkerDll is null ? "" : ", baseline")}";
     }
 
-    private sealed record Window(double JobsPerSecond, double CpuUsPerJob, double AllocBytesPerJob);
+    /// <summary>One measured window; context switches per job are the client process' own (NaN where not readable).</summary>
+    private sealed record Window(double JobsPerSecond, double CpuUsPerJob, double AllocBytesPerJob, double SwitchesPerJob);
 
     private sealed record Run(Client Client, int Round, IReadOnlyList<Window> Windows)
     {
@@ -76,6 +82,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         [
             new("wrk"),
             new("httpclient"),
+            new(EmptyWeb),
             .. options.Workers.SelectMany(workers => options.Scenarios.SelectMany(scenario => (IEnumerable<Client>)(options.BaselineWorker is { } baseline
                 ? [new Client(scenario.Name, scenario, workers, baseline), new Client(scenario.Name, scenario, workers)]
                 : [new Client(scenario.Name, scenario, workers)]))),
@@ -101,6 +108,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                     {
                         { IsWrk: true } => await RunWrkAsync(peers, client, round),
                         { IsHttpClient: true } => await RunHttpClientAsync(peers, client, round),
+                        { IsEmptyWeb: true } => await RunEmptyWebAsync(client, round),
                         _ => await RunWorkerAsync(peers, client, round),
                     };
                 }
@@ -109,7 +117,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                     run = new Run(client, round, []) { Error = ex.Message };
                 }
 
-                Console.WriteLine(run.Error ?? string.Join("  ", run.Windows.Select(w => $"{w.JobsPerSecond:F0}/s {w.CpuUsPerJob:F1} µs")));
+                Console.WriteLine(run.Error ?? (run.Windows.Count == 0
+                    ? $"startup {run.StartupMs:F0} ms"
+                    : string.Join("  ", run.Windows.Select(w => $"{w.JobsPerSecond:F0}/s {w.CpuUsPerJob:F1} µs"))));
                 runs.Add(run);
             }
         }
@@ -128,7 +138,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         {
             var result = await WrkClient.RunAsync(url, WrkThreads, WrkConnections, options.WindowOrDefault);
             errors += result.Errors;
-            windows.Add(new Window(result.Requests / result.Seconds, result.Cpu.TotalMicroseconds / result.Requests, double.NaN));
+            windows.Add(new Window(result.Requests / result.Seconds, result.Cpu.TotalMicroseconds / result.Requests, double.NaN,
+                PerJob(result.ContextSwitches, 0L, result.Requests)));
         }
 
         return new Run(client, round, windows) { NotSuccess = errors };
@@ -139,17 +150,26 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         await using var loop = await CeilingClient.Child.StartAsync(peers.BaseAddress, HttpClientConcurrency);
         await Task.Delay(options.WarmupOrDefault);
         var windows = new List<Window>();
-        var (seconds, cpu, (requests, allocated, failed)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, await loop.SampleAsync());
+        var (seconds, cpu, switches, (requests, allocated, failed)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, loop.ContextSwitches, await loop.SampleAsync());
         for (var i = 0; i < options.Windows; i++)
         {
             await Task.Delay(options.WindowOrDefault);
-            var (seconds2, cpu2, (requests2, allocated2, failed2)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, await loop.SampleAsync());
+            var (seconds2, cpu2, switches2, (requests2, allocated2, failed2)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, loop.ContextSwitches, await loop.SampleAsync());
             var done = requests2 - requests;
-            windows.Add(new Window(done / (seconds2 - seconds), (cpu2 - cpu).TotalMicroseconds / done, (double)(allocated2 - allocated) / done));
-            (seconds, cpu, requests, allocated, failed) = (seconds2, cpu2, requests2, allocated2, failed2);
+            windows.Add(new Window(done / (seconds2 - seconds), (cpu2 - cpu).TotalMicroseconds / done, (double)(allocated2 - allocated) / done,
+                PerJob(switches2, switches, done)));
+            (seconds, cpu, switches, requests, allocated, failed) = (seconds2, cpu2, switches2, requests2, allocated2, failed2);
         }
 
         return new Run(client, round, windows) { NotSuccess = failed };
+    }
+
+    private static async Task<Run> RunEmptyWebAsync(Client client, int round)
+    {
+        // Server GC as the worker has it (the Web SDK's default; the benchmarks' own runtimeconfig turns it off).
+        await using var app = await WorkerProcess.StartAsync(new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, TimeSpan.FromSeconds(60),
+            assemblyPath: typeof(EmptyWebApp).Assembly.Location, arguments: [EmptyWebApp.Role]);
+        return new Run(client, round, []) { StartupMs = app.StartupTime.TotalMilliseconds };
     }
 
     private async Task<Run> RunWorkerAsync(LoopbackPeers peers, Client client, int round)
@@ -157,7 +177,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         var settings = client.Scenario!.WorkerSettings(peers, client.Workers, options.QueueCapacity);
         await using var worker = await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60), assemblyPath: client.WorkerDll);
         var driver = new JobDriver(worker.Client, peers, options.QueueCapacity);
-        var samples = new List<(double Seconds, TimeSpan Cpu, PrometheusText Metrics)>();
+        var samples = new List<(double Seconds, TimeSpan Cpu, long? Switches, PrometheusText Metrics)>();
         Dictionary<string, (long Requests, long Bytes)> sinksAtStart;
         long linesAtStart;
         await using (driver)
@@ -173,8 +193,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                     await Task.Delay(options.WindowOrDefault);
                 }
 
-                var (seconds, cpu) = (_clock.Elapsed.TotalSeconds, worker.CpuTime);
-                samples.Add((seconds, cpu, await worker.ScrapeAsync()));
+                var (seconds, cpu, switches) = (_clock.Elapsed.TotalSeconds, worker.CpuTime, worker.ContextSwitches);
+                samples.Add((seconds, cpu, switches, await worker.ScrapeAsync()));
             }
         }
 
@@ -182,7 +202,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         {
             var jobs = b.Metrics.Sum("jobs_total") - a.Metrics.Sum("jobs_total");
             return new Window(jobs / (b.Seconds - a.Seconds), (b.Cpu - a.Cpu).TotalMicroseconds / jobs,
-                (b.Metrics.Sum(AllocatedBytes) - a.Metrics.Sum(AllocatedBytes)) / jobs);
+                (b.Metrics.Sum(AllocatedBytes) - a.Metrics.Sum(AllocatedBytes)) / jobs, PerJob(b.Switches, a.Switches, jobs));
         }).ToList();
         var first = samples[0].Metrics;
         var last = samples[^1].Metrics;
@@ -202,6 +222,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         };
     }
 
+    private static double PerJob(long? to, long? from, double jobs) =>
+        to is { } end && from is { } start && jobs > 0 ? (end - start) / jobs : double.NaN;
+
     /// <summary>System.Runtime's <c>dotnet.gc.heap.total_allocated</c> as <c>/metrics</c> names it.</summary>
     private const string AllocatedBytes = "dotnet_gc_heap_allocated_bytes_total";
 
@@ -215,30 +238,40 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         report.Line($"- Worker: a fresh process per run, WorkerPool:Workers as given, QueueCapacity={options.QueueCapacity}, fed through POST /jobs (batches of 100) without running dry");
         report.Line($"- Each run: {options.WarmupOrDefault.TotalSeconds:0} s warmup, {options.Windows} × {options.WindowOrDefault.TotalSeconds:0} s windows; {options.Rounds} rounds, order rotated per round");
         report.Line("- CPU per job: the client process only (worker, HttpClient loop, or wrk); the target and the feeder run in the harness on the same 2 cores");
+        report.Line("- Context switches per job: the client process' threads, voluntary + involuntary (/proc; wrk's through /usr/bin/time)");
         report.Line();
 
         var byRound = runs.Where(r => r.Error is null).GroupBy(r => r.Round).ToDictionary(g => g.Key, g => g.ToList());
         double? Ceiling(int round) => byRound.GetValueOrDefault(round)?.FirstOrDefault(r => r.Client.IsWrk)?.JobsPerSecond;
 
-        report.Line("| client | jobs/s, median | ÷ wrk ceiling, median (per round) | CPU µs per job, median (range of windows) | allocated per job | time to first /alive |");
-        report.Line("| --- | ---: | ---: | ---: | ---: | ---: |");
+        report.Line("| client | jobs/s, median | ÷ wrk ceiling, median (per round) | CPU µs per job, median (range of windows) | allocated per job | context switches per job | time to first /alive |");
+        report.Line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var client in clients)
         {
             var measured = runs.Where(r => r.Client == client && r.Error is null).ToList();
             if (measured.Count == 0)
             {
-                report.Line($"| {client.Label} | {runs.FirstOrDefault(r => r.Client == client)?.Error ?? "not run"} | | | | |");
+                report.Line($"| {client.Label} | {runs.FirstOrDefault(r => r.Client == client)?.Error ?? "not run"} | | | | | |");
                 continue;
             }
 
             var windows = measured.SelectMany(r => r.Windows).ToList();
+            if (windows.Count == 0)
+            {
+                var alone = measured.Select(r => r.StartupMs).ToList();
+                report.Line($"| {client.Label} | | | | | | {Report.F(alone.Median(), 0)} ms ({Report.F(alone.Min(), 0)} – {Report.F(alone.Max(), 0)}) |");
+                continue;
+            }
+
             var reach = measured.Where(r => Ceiling(r.Round) is not null).Select(r => r.JobsPerSecond / Ceiling(r.Round)!.Value).ToList();
             var cpu = windows.Select(w => w.CpuUsPerJob).ToList();
             var alloc = windows.Select(w => w.AllocBytesPerJob).Where(double.IsFinite).ToList();
             var startup = measured.Select(r => r.StartupMs).Where(double.IsFinite).ToList();
+            var switches = windows.Select(w => w.SwitchesPerJob).Where(double.IsFinite).ToList();
             report.Line($"| {client.Label} | {Report.F(windows.Select(w => w.JobsPerSecond).ToList().Median(), 0)} | " +
                 $"{Range(reach, 2)} | {Report.F(cpu.Median(), 1)} ({Report.F(cpu.Min(), 1)} – {Report.F(cpu.Max(), 1)}) | " +
                 $"{(alloc.Count == 0 ? "" : Report.F(alloc.Median() / 1024, 2) + " KB")} | " +
+                $"{(switches.Count == 0 ? "" : Report.F(switches.Median(), 2))} | " +
                 $"{(startup.Count == 0 ? "" : Report.F(startup.Median(), 0) + " ms")} |");
         }
 
@@ -288,12 +321,13 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         report.Line();
         report.Line("## Every run");
         report.Line();
-        report.Line("| client | round | jobs/s per window | CPU µs/job per window | non-success | dropped | 429s | log lines/job | sink requests | startup | error |");
-        report.Line("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |");
+        report.Line("| client | round | jobs/s per window | CPU µs/job per window | switches/job per window | non-success | dropped | 429s | log lines/job | sink requests | startup | error |");
+        report.Line("| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | --- |");
         foreach (var run in runs.OrderBy(r => clients.IndexOf(r.Client)).ThenBy(r => r.Round))
         {
             report.Line($"| {run.Client.Label} | {run.Round} | {string.Join(" / ", run.Windows.Select(w => Report.F(w.JobsPerSecond, 0)))} | " +
-                $"{string.Join(" / ", run.Windows.Select(w => Report.F(w.CpuUsPerJob, 1)))} | {run.NotSuccess} | {Report.F(run.Dropped, 0)} | {run.Refused} | " +
+                $"{string.Join(" / ", run.Windows.Select(w => Report.F(w.CpuUsPerJob, 1)))} | " +
+                $"{string.Join(" / ", run.Windows.Select(w => Report.F(w.SwitchesPerJob, 2)))} | {run.NotSuccess} | {Report.F(run.Dropped, 0)} | {run.Refused} | " +
                 $"{Report.F(run.LogLinesPerJob, 3)} | {run.Exported} | {Report.F(run.StartupMs, 0)} | {run.Error} |");
         }
     }

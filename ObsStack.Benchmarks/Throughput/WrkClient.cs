@@ -7,11 +7,12 @@ namespace ObsStack.Benchmarks.Throughput;
 /// <summary>
 /// The machine's ceiling for this target: <c>wrk</c> (Debian package <c>wrk</c>), a C load generator with no
 /// per-request work beyond HTTP itself. One run of wrk per window; its CPU time is read from the shell that waited for
-/// it (<c>cutime + cstime</c> of <c>/proc/$$/stat</c>), so nothing is sampled while it runs.
+/// it (<c>cutime + cstime</c> of <c>/proc/$$/stat</c>), so nothing is sampled while it runs; its context switches from
+/// <c>/usr/bin/time</c> (Debian package <c>time</c>) when installed.
 /// </summary>
 internal static partial class WrkClient
 {
-    public sealed record Result(double Seconds, long Requests, long Errors, TimeSpan Cpu);
+    public sealed record Result(double Seconds, long Requests, long Errors, TimeSpan Cpu, long? ContextSwitches);
 
     public static bool Installed => ResolveOnPath("wrk") is not null;
 
@@ -28,7 +29,8 @@ internal static partial class WrkClient
             UseShellExecute = false,
         };
         // $$ is the shell: once wrk has been waited for, its CPU time is in the shell's cutime/cstime.
-        foreach (var argument in new[] { "-c", "wrk \"$@\" && echo && cat /proc/$$/stat", "sh", $"-t{threads}", $"-c{connections}", $"-d{seconds}s", url })
+        const string Wrk = "if [ -x /usr/bin/time ]; then /usr/bin/time -f 'ctxt %w %c' wrk \"$@\" 2>&1; else wrk \"$@\"; fi";
+        foreach (var argument in new[] { "-c", $"{Wrk} && echo && cat /proc/$$/stat", "sh", $"-t{threads}", $"-c{connections}", $"-d{seconds}s", url })
         {
             info.ArgumentList.Add(argument);
         }
@@ -83,7 +85,10 @@ internal static partial class WrkClient
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
         // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
-        return new Result(seconds, requests - errors, errors, TimeSpan.FromMilliseconds(ticks * 10));
+        var switches = ContextSwitches().Match(text) is { Success: true } ctxt
+            ? long.Parse(ctxt.Groups[1].Value, CultureInfo.InvariantCulture) + long.Parse(ctxt.Groups[2].Value, CultureInfo.InvariantCulture)
+            : (long?)null;
+        return new Result(seconds, requests - errors, errors, TimeSpan.FromMilliseconds(ticks * 10), switches);
     }
 
     private static double Duration(string value, string unit)
@@ -101,6 +106,10 @@ internal static partial class WrkClient
 
     [GeneratedRegex(@"Non-2xx or 3xx responses: (\d+)")]
     private static partial Regex Non2xx();
+
+    /// <summary>/usr/bin/time's <c>%w %c</c>: voluntary and involuntary context switches of wrk.</summary>
+    [GeneratedRegex(@"^ctxt (\d+) (\d+)$", RegexOptions.Multiline)]
+    private static partial Regex ContextSwitches();
 
     [GeneratedRegex(@"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")]
     private static partial Regex SocketErrors();
