@@ -37,8 +37,8 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
     /// <summary>
     /// "off" is the worker with no telemetry destination configured. AddServiceDefaults still does what it always
     /// does: the tracer provider samples and records spans (nothing exports them), the meter provider aggregates every
-    /// instrument for the pull reader (<c>/metrics</c> is scraped only at window boundaries, 4 times per run), and the
-    /// JSON console log line per job is written (to a pipe the harness drains).
+    /// instrument for the pull reader (<c>/metrics</c> is scraped only at window boundaries; no exemplars, as no OTLP
+    /// destination would carry them), and the JSON console log line per job is written (to a pipe the harness drains).
     /// </summary>
     public static readonly Scenario Off = new("off",
         "no exporter: no OTLP endpoint, no profiler; spans recorded but not exported, metrics aggregated for /metrics, JSON console log per job",
@@ -77,6 +77,8 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
             peers => new(Full.Settings(peers)) { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" }),
         new("full-noexemplars", "full with Telemetry:Metrics:Exemplars=false: no exemplar on any histogram point",
             peers => new(Full.Settings(peers)) { ["Telemetry__Metrics__Exemplars"] = "false" }),
+        new("full-batch2048", "full with export batches of 2048 from queues of 8192 (Telemetry:Export:MaxBatchSize, MaxQueueSize): a quarter of the export requests",
+            peers => new(Full.Settings(peers)) { ["Telemetry__Export__MaxBatchSize"] = "2048", ["Telemetry__Export__MaxQueueSize"] = "8192" }),
         new("off-nospans", "off with sampling off (OTEL_TRACES_SAMPLER=always_off): no span is recorded",
             _ => new() { ["OTEL_TRACES_SAMPLER"] = "always_off" }),
         new("off-bare", "off with neither spans nor the per-job log line (OTEL_TRACES_SAMPLER=always_off, JobRunner at Warning): the pool, its metrics and HttpClient",
