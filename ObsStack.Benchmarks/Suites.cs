@@ -48,8 +48,9 @@ internal static class Suites
                          --scenarios off,full,full+profiler,full+profiler-3s,full+profiler-cpuonly,full+profiler-continuous
           --pair a,b        paired: baseline,candidate (off,full); windows default to 6
           --scenarios a,b   throughput scenarios (ceiling,off,full,full+profiler); diagnostic ones:
-                            traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, full+dashboard,
-                            full+profiler-cpuonly, full+profiler-3s, full+profiler-continuous
+                            traces, logs, metrics, off-nojoblog, full-nojoblog, off-nospans, off-bare, off-nospin,
+                            off-inline, full-inline, off-wksgc, full-noexemplars, full-batch2048, full+dashboard,
+                            full+profiler-cpuonly, full+profiler-3s, full+profiler-continuous, full+profiler-liveheap
         """;
 
     public static async Task<int> RunAsync(string[] args)

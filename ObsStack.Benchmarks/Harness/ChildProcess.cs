@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace ObsStack.Benchmarks.Harness;
 
@@ -135,7 +136,7 @@ internal sealed class ChildProcess : IAsyncDisposable
                         if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)
                             || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
                         {
-                            total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                            total += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
                         }
                     }
                 }

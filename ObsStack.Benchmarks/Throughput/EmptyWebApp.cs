@@ -6,8 +6,9 @@ namespace ObsStack.Benchmarks.Throughput;
 
 /// <summary>
 /// The startup floor: what an ASP.NET Core app with nothing in it takes from <c>dotnet exec</c> to its first 200 on
-/// <c>/alive</c>, timed exactly as the worker is (<see cref="Harness.WorkerProcess.StartAsync"/>, Server GC, the same
-/// environment). The worker's startup above it is what ObsStack's own setup costs.
+/// <c>/alive</c>, timed the same way as the worker (<see cref="Harness.WorkerProcess.StartAsync"/>, Server GC, the same
+/// environment; it runs from the benchmarks' own output folder). The worker's startup above it is what ObsStack's own
+/// setup costs.
 /// </summary>
 internal static class EmptyWebApp
 {

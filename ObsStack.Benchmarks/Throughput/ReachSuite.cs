@@ -6,7 +6,8 @@ namespace ObsStack.Benchmarks.Throughput;
 /// <summary>
 /// How much of the machine's limit the worker pool reaches: every client fetches the same loopback target, and each
 /// one's jobs/s is divided by what <c>wrk -t2 -c8</c> gets from that target in the same round (the ceiling). Clients:
-/// wrk, a plain HttpClient loop, and the worker at each pool size with telemetry off / full / full + profiler. Rounds
+/// wrk, a plain HttpClient loop, an empty ASP.NET Core app (startup only), and the worker at each pool size with
+/// telemetry off / full / full + profiler. Rounds
 /// alternate the order; every ratio is taken within a round (same machine state) and given as a median and range.
 /// </summary>
 internal sealed class ReachSuite(ReachSuite.Options options)
@@ -88,7 +89,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                 : [new Client(scenario.Name, scenario, workers)]))),
         ];
         var perRun = options.WarmupOrDefault + options.WindowOrDefault * options.Windows + TimeSpan.FromSeconds(4);
-        Console.WriteLine($"# reach: {clients.Count} clients × {options.Rounds} rounds, ≈ {perRun * clients.Count * options.Rounds:hh\\:mm\\:ss}");
+        var measuredClients = clients.Count(c => !c.IsEmptyWeb);
+        Console.WriteLine($"# reach: {clients.Count} clients × {options.Rounds} rounds, ≈ {perRun * measuredClients * options.Rounds:hh\\:mm\\:ss}");
 
         var report = new Report("reach");
         var runs = new List<Run>();
@@ -223,7 +225,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
     }
 
     private static double PerJob(long? to, long? from, double jobs) =>
-        to is { } end && from is { } start && jobs > 0 ? (end - start) / jobs : double.NaN;
+        // Live threads only: a thread that exits takes its count along, so a falling total is no measurement.
+        to is { } end && from is { } start && end >= start && jobs > 0 ? (end - start) / jobs : double.NaN;
 
     /// <summary>System.Runtime's <c>dotnet.gc.heap.total_allocated</c> as <c>/metrics</c> names it.</summary>
     private const string AllocatedBytes = "dotnet_gc_heap_allocated_bytes_total";
@@ -238,7 +241,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         report.Line($"- Worker: a fresh process per run, WorkerPool:Workers as given, QueueCapacity={options.QueueCapacity}, fed through POST /jobs (batches of 100) without running dry");
         report.Line($"- Each run: {options.WarmupOrDefault.TotalSeconds:0} s warmup, {options.Windows} × {options.WindowOrDefault.TotalSeconds:0} s windows; {options.Rounds} rounds, order rotated per round");
         report.Line("- CPU per job: the client process only (worker, HttpClient loop, or wrk); the target and the feeder run in the harness on the same 2 cores");
-        report.Line("- Context switches per job: the client process' threads, voluntary + involuntary (/proc; wrk's through /usr/bin/time)");
+        report.Line("- Context switches per job: the client process' live threads, voluntary + involuntary (/proc; wrk's, all its threads, through /usr/bin/time)");
         report.Line();
 
         var byRound = runs.Where(r => r.Error is null).GroupBy(r => r.Round).ToDictionary(g => g.Key, g => g.ToList());

@@ -98,6 +98,7 @@ public static partial class Extensions
             // ServiceDefaults' own instruments (process.uptime, telemetry.export.dropped) exist from the start.
             .AddInstrumentation(services => services.GetRequiredService<TelemetryInstruments>())
             .AddView(meterScope.Filter)
+            // Exemplars ("metric spike → trace") on histogram points, where an OTLP destination carries them.
             .SetExemplarFilter(options.ExemplarFilter(configuration))
             .AddPrometheusPullReader()
             .AddBoundedOtlpExporters(configuration, options);

@@ -21,10 +21,12 @@ public sealed class ExemplarTests
     [InlineData(null, "http://127.0.0.1:4317", null, ExemplarFilterType.TraceBased)]
     [InlineData("http://127.0.0.1:9/v1/metrics", "http://127.0.0.1:4317", "false", ExemplarFilterType.AlwaysOff)]
     [InlineData("http://127.0.0.1:9/v1/metrics", null, "true", ExemplarFilterType.TraceBased)]
+    [InlineData(null, "http://127.0.0.1:4317", "false", ExemplarFilterType.AlwaysOff)]
+    [InlineData(null, "   ", null, ExemplarFilterType.AlwaysOff)]
     public void Exemplars_are_recorded_only_for_an_OTLP_metrics_destination_unless_switched_off(
         string? backend, string? dashboard, string? exemplars, ExemplarFilterType expected)
     {
-        // Only the keys a user sets: a key present with no value would bind as false.
+        // Only the keys each case sets, as a user would.
         var settings = new Dictionary<string, string?>
         {
             ["Telemetry:Metrics:OtlpEndpoint"] = backend,
@@ -36,6 +38,20 @@ public sealed class ExemplarTests
         configuration.GetSection(TelemetryOptions.SectionName).Bind(options);
 
         Assert.Equal(expected, options.ExemplarFilter(configuration));
+    }
+
+    [Fact]
+    public void Trace_and_log_destinations_alone_record_no_exemplars()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Telemetry:Traces:OtlpEndpoint"] = "http://127.0.0.1:9/v1/traces",
+            ["Telemetry:Logs:OtlpEndpoint"] = "http://127.0.0.1:9/v1/logs",
+        }).Build();
+        var options = new TelemetryOptions();
+        configuration.GetSection(TelemetryOptions.SectionName).Bind(options);
+
+        Assert.Equal(ExemplarFilterType.AlwaysOff, options.ExemplarFilter(configuration));
     }
 
     [Theory]
