@@ -24,4 +24,23 @@ public sealed class TelemetryOptionsTests
 
         Assert.Contains($"{key} must be between", error.Message);
     }
+
+    [Theory]
+    [InlineData("Telemetry:Traces:OtlpEndpoint", "Traces")]
+    [InlineData("Telemetry:Logs:OtlpEndpoint", "Logs")]
+    [InlineData("Telemetry:Metrics:OtlpEndpoint", "Metrics")]
+    public void A_backend_endpoint_that_is_not_an_absolute_URL_stops_the_host_at_start_naming_the_key(string key, string signal)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration[key] = "   ";
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+        {
+            builder.ConfigureOpenTelemetry();
+            using var host = builder.Build();
+            host.Start();
+        });
+
+        Assert.Contains($"Telemetry:{signal}:OtlpEndpoint '   ' is not an absolute URL", error.Message);
+    }
 }

@@ -61,11 +61,26 @@ internal static class OtlpDestinations
         };
         if (backend is not null)
         {
+            if (!backend.IsAbsoluteUri)
+            {
+                // A blank or relative value binds to a relative Uri: an exporter that could never send.
+                throw new InvalidOperationException(
+                    $"Telemetry:{signal}:OtlpEndpoint '{backend.OriginalString}' is not an absolute URL. Set it to the backend's full OTLP URL (e.g. {ExampleBackend(signal)}) or unset it.");
+            }
+
             destinations.Add(new(Backend, signal, backend, OtlpExportProtocol.HttpProtobuf, null));
         }
 
         return destinations;
     }
+
+    /// <summary>The README's example URL of each signal's backend (Tempo, Loki, Prometheus' OTLP receiver).</summary>
+    private static string ExampleBackend(Signal signal) => signal switch
+    {
+        Signal.Traces => "http://localhost:4318/v1/traces",
+        Signal.Logs => "http://localhost:3100/otlp/v1/logs",
+        _ => "http://localhost:9090/api/v1/otlp/v1/metrics",
+    };
 
     internal static OtlpExportProtocol ParseProtocol(string? value) => value?.Trim().ToLowerInvariant() switch
     {
