@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 
 namespace ObsStack.Benchmarks.Harness;
 
@@ -265,7 +266,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             count++;
             if (line.IndexOf("\"level\":\"info\""u8) < 0)
             {
-                var decoded = System.Text.Encoding.UTF8.GetString(line).TrimEnd('\r');
+                var decoded = Encoding.UTF8.GetString(line).TrimEnd('\r');
                 if (isNotable(decoded))
                 {
                     lock (_notable)

@@ -5,10 +5,11 @@ using System.Reflection;
 namespace ObsStack.Benchmarks.Harness;
 
 /// <summary>
-/// The real ObsStack.Worker binary of this build (or of a baseline build, or the empty web app of the startup floor), started from its own output folder (its runtimeconfig: Server GC;
-/// its appsettings.json: log levels, service name) on a free loopback port, configured only through environment
-/// variables — exactly how Aspire or a container runs it. Never the benchmark's own process: CPU time, allocations,
-/// memory and the profiler's EventPipe session then belong to the worker alone.
+/// The real ObsStack.Worker binary of this build (or of a baseline build, or the empty web app of the startup floor),
+/// started from its own output folder (its runtimeconfig: Server GC; its appsettings.json: log levels, service name)
+/// on a free loopback port, configured only through environment variables — exactly how Aspire or a container runs
+/// it. Never the benchmark's own process: CPU time, allocations, memory and the profiler's EventPipe session then
+/// belong to the worker alone.
 /// </summary>
 internal sealed class WorkerProcess : IAsyncDisposable
 {

@@ -7,8 +7,8 @@ namespace ObsStack.Benchmarks.Throughput;
 /// How much of the machine's limit the worker pool reaches: every client fetches the same loopback target, and each
 /// one's jobs/s is divided by what <c>wrk -t2 -c8</c> gets from that target in the same round (the ceiling). Clients:
 /// wrk, a plain HttpClient loop, an empty ASP.NET Core app (startup only), and the worker at each pool size with
-/// telemetry off / full / full + profiler. Rounds
-/// alternate the order; every ratio is taken within a round (same machine state) and given as a median and range.
+/// telemetry off / full / full + profiler. Rounds alternate the order; every ratio is taken within a round (same
+/// machine state) and given as a median and range.
 /// </summary>
 internal sealed class ReachSuite(ReachSuite.Options options)
 {
@@ -152,18 +152,25 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         await using var loop = await CeilingClient.Child.StartAsync(peers.BaseAddress, HttpClientConcurrency);
         await Task.Delay(options.WarmupOrDefault);
         var windows = new List<Window>();
-        var (seconds, cpu, switches, (requests, allocated, failed)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, loop.ContextSwitches, await loop.SampleAsync());
+        var before = await SampleAsync();
         for (var i = 0; i < options.Windows; i++)
         {
             await Task.Delay(options.WindowOrDefault);
-            var (seconds2, cpu2, switches2, (requests2, allocated2, failed2)) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, loop.ContextSwitches, await loop.SampleAsync());
-            var done = requests2 - requests;
-            windows.Add(new Window(done / (seconds2 - seconds), (cpu2 - cpu).TotalMicroseconds / done, (double)(allocated2 - allocated) / done,
-                PerJob(switches2, switches, done)));
-            (seconds, cpu, switches, requests, allocated, failed) = (seconds2, cpu2, switches2, requests2, allocated2, failed2);
+            var after = await SampleAsync();
+            var done = after.Requests - before.Requests;
+            windows.Add(new Window(done / (after.Seconds - before.Seconds), (after.Cpu - before.Cpu).TotalMicroseconds / done,
+                (double)(after.Allocated - before.Allocated) / done, PerJob(after.Switches, before.Switches, done)));
+            before = after;
         }
 
-        return new Run(client, round, windows) { NotSuccess = failed };
+        return new Run(client, round, windows) { NotSuccess = before.Failed };
+
+        async Task<(double Seconds, TimeSpan Cpu, long? Switches, long Requests, long Allocated, long Failed)> SampleAsync()
+        {
+            var (seconds, cpu, switches) = (_clock.Elapsed.TotalSeconds, loop.CpuTime, loop.ContextSwitches);
+            var (requests, allocated, failed) = await loop.SampleAsync();
+            return (seconds, cpu, switches, requests, allocated, failed);
+        }
     }
 
     private static async Task<Run> RunEmptyWebAsync(Client client, int round)
