@@ -7,7 +7,7 @@ builder.AddApiServices();
 
 var app = builder.Build();
 
-// The order is the reference write-up's, and it matters:
+// The order matters:
 // 1. tracing    - the hosting layer has started the server span before any middleware runs (the ASP.NET Core
 //                 instrumentation ServiceDefaults adds names it and sets its HTTP attributes);
 // 2. correlation - so every log line below, the recovery's included, carries the trace and request ids;

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Aspire.Hosting;
 
 /// <summary>
-/// Decides whether the five backend containers are declared. Telemetry is optional by design (DESIGN.md), so a machine
+/// Decides whether the five backend containers are declared. Telemetry is optional by design (docs/architecture.md), so a machine
 /// without a usable container runtime still runs worker, api and the Aspire dashboard: the backends are then listed
 /// in the dashboard as not started, with the reason, and the console says once what to do. Declaring containers that
 /// cannot start would leave them "Runtime unhealthy" and stop the whole AppHost after ~2 minutes ("One or more

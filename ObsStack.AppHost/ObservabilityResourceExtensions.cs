@@ -9,7 +9,7 @@ public sealed record TelemetryBackends(
 
 /// <summary>
 /// ObsStack's observability containers, one method per backend. Each pins its image to an exact tag (the constants
-/// beside it; one tested-together set, DESIGN.md "Versions", never <c>latest</c>), bind-mounts its configuration
+/// beside it; one tested-together set, docs/architecture.md "Versions", never <c>latest</c>), bind-mounts its configuration
 /// read-only from <c>grafana/&lt;name&gt;/</c>, keeps its data in a named volume and reports healthy once its
 /// readiness endpoint answers.
 /// </summary>

@@ -22,7 +22,7 @@ public static partial class Extensions
     /// Unlike Aspire's template, HTTP clients get no standard resilience handler (retries, circuit breaker): a retried
     /// <c>POST /jobs</c> would queue a batch twice, a retried job fetch would skew <c>job_duration_seconds</c> and hide
     /// the failure the job records, and the api answers an unreachable worker with 503 at once so that its caller
-    /// decides (README, the api's HTTP API). The exporters and the profiler bound and retry on their own terms.
+    /// decides (docs/http-api.md). The exporters and the profiler bound and retry on their own terms.
     /// </remarks>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {

@@ -7,7 +7,7 @@ namespace ObsStack.Worker;
 
 /// <summary>
 /// The worker's activity source and instruments. Names are dotted with a unit, so Prometheus' standard translation
-/// gives exactly DESIGN.md's names: <c>jobs_total</c>, <c>job_duration_seconds</c>, <c>workers_active</c>,
+/// gives exactly the names of docs/architecture.md: <c>jobs_total</c>, <c>job_duration_seconds</c>, <c>workers_active</c>,
 /// <c>jobs_queue_depth</c>, <c>workers_pool_size</c>, <c>jobs_rejected_total</c>.
 /// </summary>
 public sealed class WorkerTelemetry : IDisposable

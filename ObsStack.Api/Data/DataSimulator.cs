@@ -6,7 +6,7 @@ namespace ObsStack.Api.Data;
 public sealed record DataItem(int Id, string Value, double LatencyMs);
 
 /// <summary>
-/// The simulated work behind <c>GET /data/{id}</c>, in the shape of the reference write-up: span events around a
+/// The simulated work behind <c>GET /data/{id}</c>, in the shape of the Go original's data handler: span events around a
 /// "long running task" on the server span, the task itself as a child span, one structured log line with the id, and
 /// the latency distribution and error rate of <see cref="DataOptions"/>.
 /// </summary>

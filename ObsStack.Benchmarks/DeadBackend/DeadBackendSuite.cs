@@ -8,7 +8,7 @@ namespace ObsStack.Benchmarks.DeadBackend;
 /// <summary>
 /// A minute of full load with every exporter — the three backends, the dashboard (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>)
 /// and the profiler — pointed at a loopback port nobody listens on. Sampled every second: the worker's working set,
-/// its GC heap after the last collection, jobs done and the drop counters. DESIGN.md's requirement: a dead backend
+/// its GC heap after the last collection, jobs done and the drop counters. The requirement (docs/architecture.md, Signals): a dead backend
 /// never grows memory without limit; it drops, counts, and says so once.
 /// </summary>
 internal sealed class DeadBackendSuite(DeadBackendSuite.Options options)

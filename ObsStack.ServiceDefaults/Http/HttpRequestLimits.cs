@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace ObsStack.ServiceDefaults.Http;
 
 /// <summary>
-/// Kestrel's limits, the same in every service, chosen on purpose (README, "HTTP limits"): what a slow or careless
+/// Kestrel's limits, the same in every service, chosen on purpose (docs/http-api.md, "HTTP limits"): what a slow or careless
 /// client may hold before the server lets go.
 /// </summary>
 public static class HttpRequestLimits

@@ -11,8 +11,8 @@ namespace ObsStack.ServiceDefaults.Logging;
 /// to Microsoft's console provider, which it replaces.
 /// </summary>
 // Hand-written: Microsoft.Extensions.Logging.Console makes a string of every line, takes its queue's lock twice per line
-// and writes each line with its own call (LogLineBenchmarks.PackageConsoleLogger vs BatchingConsoleProvider, README
-// Performance); ZLogger, the served package that batches, formats on its writer thread, where the line's trace ids
+// and writes each line with its own call (LogLineBenchmarks.PackageConsoleLogger vs BatchingConsoleProvider,
+// docs/performance.md); ZLogger, the served package that batches, formats on its writer thread, where the line's trace ids
 // (Activity.Current) are gone, and reads its filters from Logging:ZLoggerConsole.
 [ProviderAlias("Console")]
 internal sealed class JsonLinesConsoleLoggerProvider(JsonLinesConsoleFormatter formatter, BatchingLineWriter output)

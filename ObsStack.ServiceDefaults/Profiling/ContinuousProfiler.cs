@@ -13,7 +13,7 @@ namespace ObsStack.ServiceDefaults.Profiling;
 /// then stopped; its rundown names the methods, and the totals, scaled to the whole interval, become the profiles.
 /// Everything runs off the request path: the session is read on its own thread, profiles are built here, and the
 /// upload runs on the uploader's loop. No request thread ever waits on any of it; what requests pay is the runtime's
-/// sampling while a session is open (measured in the README, Performance).
+/// sampling while a session is open (measured in docs/performance.md).
 /// </para>
 /// </summary>
 internal sealed partial class ContinuousProfiler(

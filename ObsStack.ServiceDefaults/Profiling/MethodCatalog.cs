@@ -9,7 +9,7 @@ namespace ObsStack.ServiceDefaults.Profiling;
 /// <summary>
 /// Names of the process's compiled code by address, kept across sampling sessions so that a session does not need the
 /// runtime's rundown (every loaded method, replayed at each session's end: most of an idle service's profiling cost,
-/// README "Performance") to name its stacks.
+/// docs/performance.md) to name its stacks.
 /// <para>
 /// It learns from a session that stays open the whole time with only the JIT and loader keywords (no stacks, no
 /// sampling: a few events per method compiled, next to nothing once the service has warmed up), so code compiled while

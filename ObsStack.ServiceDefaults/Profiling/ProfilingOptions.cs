@@ -27,7 +27,7 @@ public sealed class ProfilingOptions
     /// of at least <see cref="UploadInterval"/> samples the whole interval (sessions back to back). The default keeps
     /// the runtime's 1 kHz stop-the-world sampler on for one second per interval instead of all the time: as many
     /// samples per interval as a 67 Hz continuous sampler would take, at a fraction of the cost (measured in the
-    /// README's Performance section).
+    /// docs/performance.md).
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Telemetry:Profiles:SamplingDuration must be between 00:00:01 and 01:00:00.")]
     public TimeSpan SamplingDuration { get; set; } = TimeSpan.FromSeconds(1);
@@ -50,7 +50,7 @@ public sealed class ProfilingOptions
     /// <summary>
     /// Objects and bytes alive at the end of each interval, by type (<c>memory:inuse_*</c>): a heap walk after an induced
     /// full blocking GC. Off by default: the walk's cost grows with the heap and each one is a full GC pause (measured in
-    /// the README, Profiling).
+    /// docs/profiling.md).
     /// </summary>
     public bool LiveHeap { get; set; }
 

@@ -25,7 +25,7 @@ public sealed class TelemetryOptions
     /// <summary>
     /// Histogram points keep the trace of a sampled measurement (the exemplars behind "metric spike → trace") wherever
     /// they can be seen: OTLP to Prometheus or the dashboard. <c>/metrics</c> is the text format without exemplars, so
-    /// with no OTLP metrics destination none are collected (ExemplarTests; README → Performance → Reach).
+    /// with no OTLP metrics destination none are collected (ExemplarTests; docs/performance.md, Reach).
     /// </summary>
     internal ExemplarFilterType ExemplarFilter(IConfiguration configuration) =>
         Metrics.Exemplars && OtlpDestinations.For(Signal.Metrics, configuration, this).Count > 0

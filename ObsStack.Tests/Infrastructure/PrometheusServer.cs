@@ -7,7 +7,7 @@ namespace ObsStack.Tests.Infrastructure;
 
 /// <summary>
 /// A real Prometheus (the Debian <c>prometheus</c> package) on a free loopback port with a generated config that
-/// scrapes the given services every second, job label = service name, exactly as DESIGN.md's PromQL expects, and
+/// scrapes the given services every second, job label = service name, exactly as the PromQL of docs/architecture.md expects, and
 /// evaluates the given rule files every second.
 /// </summary>
 public sealed class PrometheusServer : IAsyncDisposable

@@ -93,19 +93,19 @@ public sealed partial class AppHostSourceTests
             images.OrderBy(pair => pair.Key, StringComparer.Ordinal));
     }
 
-    [SkippableFact]
-    public void The_tested_set_is_the_one_DESIGN_md_names()
+    [Fact]
+    public void The_tested_set_is_the_one_the_architecture_doc_names()
     {
-        var design = ObsStackRepository.FindDesignDocument();
-        Skip.If(design is null, "DESIGN.md is neither in the repository nor in ../shared beside it.");
+        var architecture = File.ReadAllText(ObsStackRepository.ArchitectureDocument);
 
-        var versions = File.ReadAllText(design!).Split("## Versions", 2) is [_, var section] ? section : "";
+        var versions = architecture.Split("## Versions", 2) is [_, var section] ? section : "";
+        Assert.NotEmpty(versions);
         foreach (var (image, tag) in ObsStackRepository.TestedImages)
         {
             var component = image.Split('/')[^1];
             var match = Regex.Match(
                 versions, $@"\b{component}\s+v?(?<version>\d+\.\d+\.\d+)\b", RegexOptions.IgnoreCase);
-            Assert.True(match.Success, $"DESIGN.md's Versions section names no version for {component}.");
+            Assert.True(match.Success, $"docs/architecture.md's Versions section names no version for {component}.");
             Assert.Equal(match.Groups["version"].Value, tag.TrimStart('v'));
         }
     }
@@ -167,8 +167,8 @@ public sealed partial class AppHostSourceTests
 internal static class ObsStackRepository
 {
     /// <summary>
-    /// The backend images tested together (DESIGN.md, "Versions": what grafana/docker-otel-lgtm v0.31.0 ships).
-    /// Changing one means changing DESIGN.md and this table together.
+    /// The backend images tested together (docs/architecture.md, "Versions": what grafana/docker-otel-lgtm v0.31.0
+    /// ships). Changing one means changing that section and this table together.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> TestedImages = new Dictionary<string, string>
     {
@@ -192,12 +192,5 @@ internal static class ObsStackRepository
             || path.Contains($"{separator}bin{separator}", StringComparison.Ordinal);
     }
 
-    /// <summary>DESIGN.md in the repository (root or docs/), else in the shared/ folder beside the clone.</summary>
-    public static string? FindDesignDocument() =>
-        new[]
-        {
-            Path.Combine(Root, "DESIGN.md"),
-            Path.Combine(Root, "docs", "DESIGN.md"),
-            Path.Combine(Root, "..", "shared", "DESIGN.md"),
-        }.FirstOrDefault(File.Exists);
+    public static string ArchitectureDocument => Path.Combine(Root, "docs", "architecture.md");
 }

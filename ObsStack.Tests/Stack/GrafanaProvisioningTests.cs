@@ -11,7 +11,7 @@ namespace ObsStack.Tests.Stack;
 /// </summary>
 public sealed partial class GrafanaProvisioningTests
 {
-    /// <summary>uid → plugin type (DESIGN.md, "Names that must not drift").</summary>
+    /// <summary>uid → plugin type (docs/architecture.md, "Names that must not drift").</summary>
     private static readonly Dictionary<string, string> ExpectedDatasources = new()
     {
         ["prometheus"] = "prometheus",
@@ -38,7 +38,7 @@ public sealed partial class GrafanaProvisioningTests
     /// <summary>Panels whose values carry their own unit (or none): logs, graphs of services, flame graphs, rows.</summary>
     private static readonly HashSet<string> PanelTypesWithoutUnit = ["row", "logs", "nodeGraph", "flamegraph", "text", "traces", "alertlist"];
 
-    /// <summary>The reference write-up's queries (DESIGN.md): they must work against ObsStack exactly as written.</summary>
+    /// <summary>The Go original's queries (docs/architecture.md): they must work against ObsStack exactly as written.</summary>
     private static readonly string[] ReferenceQueries =
     [
         "jobs_total",

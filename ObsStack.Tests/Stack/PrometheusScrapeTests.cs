@@ -3,7 +3,7 @@ using ObsStack.Tests.Infrastructure;
 namespace ObsStack.Tests.Stack;
 
 /// <summary>
-/// A real Prometheus scrapes the running worker, and the reference write-up's queries (DESIGN.md) return data
+/// A real Prometheus scrapes the running worker, and the Go original's queries (docs/architecture.md) return data
 /// through its HTTP API, verbatim.
 /// </summary>
 public sealed class PrometheusScrapeTests

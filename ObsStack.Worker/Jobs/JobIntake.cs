@@ -37,7 +37,7 @@ public sealed class JobIntake(
         var jobs = parsed.Select((url, i) => new Job { Id = ids[i], Url = url, SubmittedAt = now, Parent = parent }).ToList();
 
         // Stored only once accepted, just before each becomes readable: a worker that takes a job at once always finds
-        // it, and a refused batch leaves nothing behind (issue 11: storing first leaked every refused id).
+        // it, and a refused batch leaves nothing behind (storing first would leak every refused id).
         var outcome = queue.TryEnqueue(jobs, store.Add);
         if (outcome == EnqueueOutcome.Accepted)
         {

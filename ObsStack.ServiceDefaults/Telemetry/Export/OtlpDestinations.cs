@@ -74,7 +74,7 @@ internal static class OtlpDestinations
         return destinations;
     }
 
-    /// <summary>The README's example URL of each signal's backend (Tempo, Loki, Prometheus' OTLP receiver).</summary>
+    /// <summary>The example URL of each signal's backend, as docs/configuration.md gives it (Tempo, Loki, Prometheus' OTLP receiver).</summary>
     private static string ExampleBackend(Signal signal) => signal switch
     {
         Signal.Traces => "http://localhost:4318/v1/traces",

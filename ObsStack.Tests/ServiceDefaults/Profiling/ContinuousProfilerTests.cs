@@ -329,7 +329,7 @@ public sealed class ContinuousProfilerTests
         Assert.Equal(TimeSpan.FromSeconds(2).Ticks * 100, profile.DurationNanos);
         // One thread burning for the whole interval: ~2 s of CPU after scaling, not the ~1 s actually sampled.
         var burn = profile.Samples.Where(s => profile.Stack(s).Any(f => f.EndsWith(nameof(BurnCpu)))).Sum(s => s.Values[0]);
-        // Upper bound loose: on an oversubscribed machine the inter-round weighting over-counts (see README, Profiling).
+        // Upper bound loose: on an oversubscribed machine the inter-round weighting over-counts (see docs/profiling.md).
         Assert.InRange(TimeSpan.FromTicks(burn / 100), TimeSpan.FromSeconds(1.3), TimeSpan.FromSeconds(6));
     }
 
