@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ObsStack.ServiceDefaults.Metrics;
+using ObsStack.ServiceDefaults.Telemetry;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -28,7 +29,7 @@ public static partial class Extensions
     {
         builder.AddHttpRequestDefaults();
         builder.ConfigureOpenTelemetry();
-        builder.AddContinuousProfiling();
+        builder.AddContinuousProfiling(ServiceIdentity.Register(builder).Attributes());
         builder.AddDefaultHealthChecks();
         builder.AddServiceDiscoveryDefaults();
         return builder;

@@ -32,7 +32,7 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
         await using var peers = await LoopbackPeers.StartAsync();
         peers.KeepProfiles = 2_000;
         var settings = Scenario.FullProfiler.WorkerSettings(peers, options.Workers, queueCapacity: 1000);
-        settings["Logging__LogLevel__ObsStack.ServiceDefaults.Profiling"] = "Debug";
+        settings["Logging__LogLevel__ObsStack.Profiling"] = "Debug";
         if (options.LiveHeap)
         {
             settings["Telemetry__Profiles__LiveHeap"] = "true";
@@ -164,9 +164,9 @@ internal sealed partial class ProfileShareSuite(ProfileShareSuite.Options option
 
     private static bool IsProfilerFrame(string function) =>
         function.StartsWith("Microsoft.Diagnostics.", StringComparison.Ordinal)
-        || (function.StartsWith("ObsStack.ServiceDefaults.Profiling.", StringComparison.Ordinal)
-            && !function.StartsWith("ObsStack.ServiceDefaults.Profiling.ThreadTimeline", StringComparison.Ordinal)
-            && !function.StartsWith("ObsStack.ServiceDefaults.Profiling.SpanProfileLink", StringComparison.Ordinal));
+        || (function.StartsWith("ObsStack.Profiling.", StringComparison.Ordinal)
+            && !function.StartsWith("ObsStack.Profiling.ThreadTimeline", StringComparison.Ordinal)
+            && !function.StartsWith("ObsStack.Profiling.SpanProfileLink", StringComparison.Ordinal));
 
     /// <summary><c>PushRequest.series[].{labels[__name__], samples[].raw_profile}</c>.</summary>
     private static IEnumerable<(string Name, byte[] Raw)> Series(byte[] push)

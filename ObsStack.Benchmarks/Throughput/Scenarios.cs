@@ -125,11 +125,11 @@ internal sealed record Scenario(string Name, string Meaning, Func<LoopbackPeers,
     private const string JobLogLevelKey = "Logging__LogLevel__ObsStack.Worker.Jobs.JobRunner";
 
     /// <summary>
-    /// Whether this build's ServiceDefaults has the profiler (<c>AddContinuousProfiling</c>). Without it the
+    /// Whether this build has the profiler (<c>AddContinuousProfiling</c>). Without it the
     /// +profiler scenario is reported as not measured rather than run: it would silently equal "full".
     /// </summary>
     public static bool ProfilerInBuild { get; } =
-        typeof(ObsStack.ServiceDefaults.Telemetry.ServiceIdentity).Assembly.GetType("Microsoft.Extensions.Hosting.Extensions")
+        Type.GetType("Microsoft.Extensions.Hosting.ProfilingExtensions, ObsStack.Profiling")
             ?.GetMethod("AddContinuousProfiling", BindingFlags.Public | BindingFlags.Static) is not null;
 
     public static Scenario Parse(string name) =>

@@ -2,12 +2,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using ObsStack.ServiceDefaults.Profiling;
-using ObsStack.ServiceDefaults.Telemetry;
+using ObsStack.Profiling;
 
 namespace Microsoft.Extensions.Hosting;
 
-public static partial class Extensions
+/// <summary>The profiler's one entry point.</summary>
+public static class ProfilingExtensions
 {
     /// <summary>
     /// Adds continuous profiling: the process samples itself through EventPipe (on-CPU and wall-clock managed stacks,
@@ -24,16 +24,23 @@ public static partial class Extensions
     /// being down never affects the service: profiles are dropped and counted (<c>profiler.uploads.dropped</c> on
     /// meter <c>ObsStack.Profiling</c>) and one warning is logged.
     /// </remarks>
-    public static TBuilder AddContinuousProfiling<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    /// <param name="builder">The service's host builder.</param>
+    /// <param name="resource">
+    /// The service's OpenTelemetry resource attributes: <c>service.name</c> (required), <c>service.version</c>,
+    /// <c>deployment.environment.name</c> and <c>service.instance.id</c> become the profiles' series labels, so the
+    /// profiles belong to the same service as the other signals.
+    /// </param>
+    public static TBuilder AddContinuousProfiling<TBuilder>(this TBuilder builder, IEnumerable<KeyValuePair<string, object>> resource)
+        where TBuilder : IHostApplicationBuilder
     {
+        var service = ProfiledService.FromResource(resource);
         builder.Services.AddOptions<ProfilingOptions>()
             .BindConfiguration(ProfilingOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ProfilingOptions>, ProfilingOptionsValidator>());
 
-        // The identity every signal uses (one registration, whichever of telemetry and profiling comes first).
-        ServiceIdentity.Register(builder);
+        builder.Services.TryAddSingleton(service);
         builder.Services.TryAddSingleton<ProfilingTelemetry>();
 
         // Registered unconditionally and decided at run time: configuration added after this call (test hosts,

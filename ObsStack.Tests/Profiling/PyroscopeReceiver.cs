@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using ObsStack.Tests.Infrastructure;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 /// <summary>
 /// A stand-in for Pyroscope's push endpoint on a free loopback port: it answers

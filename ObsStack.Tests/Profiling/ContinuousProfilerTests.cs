@@ -4,10 +4,10 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Profiling;
 using ObsStack.Tests.Infrastructure;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 /// <summary>
 /// The profiler end to end: a real service profiles itself through EventPipe and pushes to a loopback receiver that

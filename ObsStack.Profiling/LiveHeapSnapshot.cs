@@ -4,7 +4,7 @@ using Microsoft.Diagnostics.Tracing;
 using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>
 /// What is alive on the managed heap right now, by type: the same heap walk <c>dotnet-gcdump</c> takes, through a short

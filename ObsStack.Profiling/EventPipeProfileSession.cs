@@ -9,7 +9,7 @@ using Microsoft.Diagnostics.Tracing.EventPipe;
 using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Diagnostics.Tracing.Parsers.Clr;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>
 /// One EventPipe session on this very process, read on a dedicated thread, feeding a <see cref="ProfileRecorder"/>
@@ -546,7 +546,8 @@ internal sealed class EventPipeProfileSession : IDisposable
         return own;
     }
 
-    private const string OwnNamespace = "ObsStack.ServiceDefaults.Profiling.";
+    // Named from the code, so a rename of the namespace cannot silently stop the filtering.
+    private static readonly string OwnNamespace = typeof(EventPipeProfileSession).Namespace + ".";
 
     /// <summary>Totals kept and left out, per profile type.</summary>
     private sealed class Excluded

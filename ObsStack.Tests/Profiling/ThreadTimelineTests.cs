@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Profiling;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 public sealed class ThreadTimelineTests
 {

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using Google.Protobuf;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>
 /// Writes a <see cref="ProfileSnapshot"/> as a gzip-compressed pprof <c>perftools.profiles.Profile</c>

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
-using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Profiling;
 using ObsStack.Tests.Infrastructure;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 /// <summary>The profile type ids Grafana's profile type picker knows, as Pyroscope derives them from a push.</summary>
 internal static class ProfileTypeIds
@@ -239,7 +239,7 @@ public sealed partial class ProfileTypesTests
         {
             var stack = profile.Stack(sample);
             var own = stack.FirstOrDefault(f => f.StartsWith("Microsoft.Diagnostics.")
-                || (f.StartsWith("ObsStack.ServiceDefaults.Profiling.") && !f.StartsWith("ObsStack.ServiceDefaults.Profiling.ThreadTimeline") && !f.StartsWith("ObsStack.ServiceDefaults.Profiling.SpanProfileLink")));
+                || (f.StartsWith("ObsStack.Profiling.") && !f.StartsWith("ObsStack.Profiling.ThreadTimeline") && !f.StartsWith("ObsStack.Profiling.SpanProfileLink")));
             Assert.True(own is null, $"profiler frame {own} in {string.Join(" <- ", stack)}");
         }
     }

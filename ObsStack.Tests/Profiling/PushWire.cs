@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using Google.Protobuf;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 /// <summary>
 /// An independent decoder for what the profiler puts on the wire: Pyroscope's <c>push.v1.PushRequest</c>

@@ -11,10 +11,11 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Profiling;
+using ObsStack.ServiceDefaults.Telemetry;
 using ObsStack.Tests.Infrastructure;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 /// <summary>
 /// The profiler is process-wide (one EventPipe session samples every thread of the process), so tests that start it
@@ -79,7 +80,7 @@ internal sealed class ProfiledApp : IAsyncDisposable
         var logs = new LogCapture();
         builder.Logging.ClearProviders().AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
 
-        builder.AddContinuousProfiling();
+        builder.AddContinuousProfiling(ServiceIdentity.FromConfiguration(builder.Configuration, builder.Environment).Attributes());
 
         var app = builder.Build();
         app.MapGet("/ping", () => "pong");

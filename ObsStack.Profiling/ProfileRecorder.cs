@@ -1,4 +1,4 @@
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>A resolved stack frame: method name (namespace-qualified, without parameter list) and its module.</summary>
 internal readonly record struct Frame(string Function, string Module)

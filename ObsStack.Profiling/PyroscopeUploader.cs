@@ -3,10 +3,9 @@ using System.Net.Http.Headers;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
-using ObsStack.ServiceDefaults.Telemetry;
 using OpenTelemetry;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>A gzip-compressed pprof profile ready to push.</summary>
 internal sealed record EncodedProfile(ProfileType Type, byte[] GzippedPprof);
@@ -50,13 +49,13 @@ internal sealed partial class PyroscopeUploader : IAsyncDisposable
     public PyroscopeUploader(
         ProfilingOptions options,
         IReadOnlyList<ProfileType> types,
-        ServiceIdentity identity,
+        ProfiledService service,
         ProfilingTelemetry telemetry,
         ILogger logger,
         TimeProvider? time = null)
     {
         _pushUri = options.PushUri ?? throw new ArgumentException("PyroscopeEndpoint is not an absolute URL.", nameof(options));
-        _labels = SeriesLabels(identity);
+        _labels = SeriesLabels(service);
         _telemetry = telemetry;
         _logger = logger;
         _time = time ?? TimeProvider.System;
@@ -86,13 +85,13 @@ internal sealed partial class PyroscopeUploader : IAsyncDisposable
     /// underscores, exactly what Pyroscope's own label sanitizing would produce, plus <c>instance</c> as on the
     /// Prometheus side.
     /// </summary>
-    internal static IReadOnlyList<(string Name, string Value)> SeriesLabels(ServiceIdentity identity) =>
+    internal static IReadOnlyList<(string Name, string Value)> SeriesLabels(ProfiledService service) =>
     [
-        ("service_name", identity.ServiceName),
-        ("service_version", identity.ServiceVersion),
-        ("deployment_environment_name", identity.Environment),
-        ("service_instance_id", identity.InstanceId),
-        ("instance", identity.InstanceId),
+        ("service_name", service.Name),
+        ("service_version", service.Version),
+        ("deployment_environment_name", service.Environment),
+        ("service_instance_id", service.InstanceId),
+        ("instance", service.InstanceId),
     ];
 
     /// <summary>Hands a profile over without waiting; replaces (and counts) a profile of the same type still waiting.</summary>

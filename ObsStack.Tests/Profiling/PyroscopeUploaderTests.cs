@@ -3,17 +3,16 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using ObsStack.ServiceDefaults.Profiling;
-using ObsStack.ServiceDefaults.Telemetry;
+using ObsStack.Profiling;
 using ObsStack.Tests.Infrastructure;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 // In the profiler collection, i.e. not in parallel with other tests: the bound is checked on the managed heap size.
 [Collection(ProfilerCollection.Name)]
 public sealed class PyroscopeUploaderTests
 {
-    private static readonly ServiceIdentity s_identity = new("worker", "1.0.0", "test", "i-1", new Dictionary<string, string>());
+    private static readonly ProfiledService s_identity = new("worker", "1.0.0", "test", "i-1");
 
     [Fact]
     public async Task Dead_pyroscope_keeps_at_most_one_profile_per_type_counts_every_drop_and_warns_once()

@@ -1,7 +1,6 @@
-using ObsStack.ServiceDefaults.Profiling;
-using ObsStack.ServiceDefaults.Telemetry;
+using ObsStack.Profiling;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 public sealed class PprofEncoderTests
 {
@@ -60,7 +59,7 @@ public sealed class PprofEncoderTests
     [Fact]
     public void Push_request_holds_the_series_labels_and_the_raw_profile()
     {
-        var identity = new ServiceIdentity("worker", "1.0.0+abc", "production", "host-7", new Dictionary<string, string>());
+        var identity = new ProfiledService("worker", "1.0.0+abc", "production", "host-7");
         var pprof = PprofEncoder.EncodeGzipped(new ProfileSnapshot(ProfileType.LockContention, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(15),
             [new ProfileSample([Handle], [2, 5_000], 0)]));
 

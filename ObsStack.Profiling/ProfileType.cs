@@ -1,4 +1,4 @@
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>
 /// One kind of profile as Pyroscope names it. Pyroscope derives the profile type id from the series' <c>__name__</c>

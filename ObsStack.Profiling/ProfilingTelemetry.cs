@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>The profiler's own health, on meter <c>ObsStack.Profiling</c> (add it to the metrics pipeline by name).</summary>
 internal sealed class ProfilingTelemetry

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
-using ObsStack.ServiceDefaults.Profiling;
+using ObsStack.Profiling;
 
-namespace ObsStack.Tests.ServiceDefaults.Profiling;
+namespace ObsStack.Tests.Profiling;
 
 [Collection(ProfilerCollection.Name)]
 public sealed class ProfilingOptionsTests

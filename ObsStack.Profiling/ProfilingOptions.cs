@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>
 /// Continuous profiling, bound from <c>Telemetry:Profiles</c>. The profiler runs only when <see cref="Enabled"/> is

@@ -2,9 +2,8 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ObsStack.ServiceDefaults.Telemetry;
 
-namespace ObsStack.ServiceDefaults.Profiling;
+namespace ObsStack.Profiling;
 
 /// <summary>
 /// Profiles this process and pushes one profile per type to Pyroscope every <see cref="ProfilingOptions.UploadInterval"/>.
@@ -18,7 +17,7 @@ namespace ObsStack.ServiceDefaults.Profiling;
 /// </summary>
 internal sealed partial class ContinuousProfiler(
     IOptions<ProfilingOptions> options,
-    ServiceIdentity identity,
+    ProfiledService service,
     ProfilingTelemetry telemetry,
     ILogger<ContinuousProfiler> logger) : BackgroundService
 {
@@ -54,7 +53,7 @@ internal sealed partial class ContinuousProfiler(
         await Task.Yield();
 
         var recorder = new ProfileRecorder(_options);
-        await using var uploader = new PyroscopeUploader(_options, recorder.Types, identity, telemetry, logger);
+        await using var uploader = new PyroscopeUploader(_options, recorder.Types, service, telemetry, logger);
         using var spans = _options.LabelsSpans ? new SpanProfileLink() : null;
         using var catalog = new MethodCatalog();
         catalog.StartWatching();
