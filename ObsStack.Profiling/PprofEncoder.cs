@@ -43,21 +43,34 @@ internal static class PprofEncoder
 
     public static byte[] Encode(ProfileSnapshot snapshot)
     {
+        // Strings get their index in the order they are first written; the table itself goes last.
         var strings = new StringTable();
         var functions = new Dictionary<Frame, ulong>();
-        var type = snapshot.Type;
 
         using var body = new MemoryStream();
         var output = new CodedOutputStream(body, leaveOpen: true);
 
-        foreach (var (sampleType, unit) in type.SampleTypes)
+        foreach (var (sampleType, unit) in snapshot.Type.SampleTypes)
         {
             WriteValueType(output, ProfileSampleType, strings.Index(sampleType), strings.Index(unit));
         }
 
+        WriteSamples(output, snapshot.Samples, strings, functions);
+        WriteMapping(output);
+        WriteLocations(output, functions);
+        WriteFunctions(output, functions, strings);
+        WriteStringTableAndTiming(output, snapshot, strings);
+
+        output.Flush();
+        return body.ToArray();
+    }
+
+    private static void WriteSamples(
+        CodedOutputStream output, IEnumerable<ProfileSample> samples, StringTable strings, Dictionary<Frame, ulong> functions)
+    {
         var spanKey = 0L;
         var locationIds = new List<ulong>(64);
-        foreach (var sample in snapshot.Samples)
+        foreach (var sample in samples)
         {
             locationIds.Clear();
             foreach (var frame in sample.Stack)
@@ -80,56 +93,69 @@ internal static class PprofEncoder
                 labelValue = strings.Index(SpanProfileLink.ToHex(sample.SpanNumber));
             }
 
-            var locationsSize = 0;
-            foreach (var id in locationIds)
-            {
-                locationsSize += CodedOutputStream.ComputeUInt64Size(id);
-            }
+            WriteSample(output, locationIds, sample.Values, labelKey, labelValue);
+        }
+    }
 
-            var valuesSize = 0;
-            foreach (var value in sample.Values)
-            {
-                valuesSize += CodedOutputStream.ComputeInt64Size(value);
-            }
-
-            var labelSize = labelKey == 0 ? 0 : 2 + CodedOutputStream.ComputeInt64Size(labelKey) + CodedOutputStream.ComputeInt64Size(labelValue);
-            var sampleSize = LengthDelimitedSize(locationsSize) + LengthDelimitedSize(valuesSize) + (labelKey == 0 ? 0 : LengthDelimitedSize(labelSize));
-
-            output.WriteTag(ProfileSample, WireFormat.WireType.LengthDelimited);
-            output.WriteLength(sampleSize);
-            output.WriteTag(SampleLocationId, WireFormat.WireType.LengthDelimited);
-            output.WriteLength(locationsSize);
-            foreach (var id in locationIds)
-            {
-                output.WriteUInt64(id);
-            }
-
-            output.WriteTag(SampleValue, WireFormat.WireType.LengthDelimited);
-            output.WriteLength(valuesSize);
-            foreach (var value in sample.Values)
-            {
-                output.WriteInt64(value);
-            }
-
-            if (labelKey != 0)
-            {
-                output.WriteTag(SampleLabel, WireFormat.WireType.LengthDelimited);
-                output.WriteLength(labelSize);
-                output.WriteTag(LabelKey, WireFormat.WireType.Varint);
-                output.WriteInt64(labelKey);
-                output.WriteTag(LabelStr, WireFormat.WireType.Varint);
-                output.WriteInt64(labelValue);
-            }
+    /// <summary>One sample: its location ids and values (packed), and the span label when it has one (key 0: none).</summary>
+    private static void WriteSample(CodedOutputStream output, List<ulong> locationIds, long[] values, long labelKey, long labelValue)
+    {
+        var locationsSize = 0;
+        foreach (var id in locationIds)
+        {
+            locationsSize += CodedOutputStream.ComputeUInt64Size(id);
         }
 
-        // A single mapping that says "already symbolized", so pprof tools do not try to resolve addresses.
+        var valuesSize = 0;
+        foreach (var value in values)
+        {
+            valuesSize += CodedOutputStream.ComputeInt64Size(value);
+        }
+
+        var labelSize = labelKey == 0 ? 0 : 2 + CodedOutputStream.ComputeInt64Size(labelKey) + CodedOutputStream.ComputeInt64Size(labelValue);
+        var sampleSize = LengthDelimitedSize(locationsSize) + LengthDelimitedSize(valuesSize) + (labelKey == 0 ? 0 : LengthDelimitedSize(labelSize));
+
+        output.WriteTag(ProfileSample, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(sampleSize);
+        output.WriteTag(SampleLocationId, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(locationsSize);
+        foreach (var id in locationIds)
+        {
+            output.WriteUInt64(id);
+        }
+
+        output.WriteTag(SampleValue, WireFormat.WireType.LengthDelimited);
+        output.WriteLength(valuesSize);
+        foreach (var value in values)
+        {
+            output.WriteInt64(value);
+        }
+
+        if (labelKey != 0)
+        {
+            output.WriteTag(SampleLabel, WireFormat.WireType.LengthDelimited);
+            output.WriteLength(labelSize);
+            output.WriteTag(LabelKey, WireFormat.WireType.Varint);
+            output.WriteInt64(labelKey);
+            output.WriteTag(LabelStr, WireFormat.WireType.Varint);
+            output.WriteInt64(labelValue);
+        }
+    }
+
+    /// <summary>A single mapping that says "already symbolized", so pprof tools do not try to resolve addresses.</summary>
+    private static void WriteMapping(CodedOutputStream output)
+    {
         output.WriteTag(ProfileMapping, WireFormat.WireType.LengthDelimited);
         output.WriteLength(4);
         output.WriteTag(MappingId, WireFormat.WireType.Varint);
         output.WriteUInt64(1);
         output.WriteTag(MappingHasFunctions, WireFormat.WireType.Varint);
         output.WriteBool(true);
+    }
 
+    /// <summary>One location per function, with the function's id, in the one mapping.</summary>
+    private static void WriteLocations(CodedOutputStream output, Dictionary<Frame, ulong> functions)
+    {
         foreach (var (_, id) in functions)
         {
             var idSize = CodedOutputStream.ComputeUInt64Size(id);
@@ -145,7 +171,10 @@ internal static class PprofEncoder
             output.WriteTag(LineFunctionId, WireFormat.WireType.Varint);
             output.WriteUInt64(id);
         }
+    }
 
+    private static void WriteFunctions(CodedOutputStream output, Dictionary<Frame, ulong> functions, StringTable strings)
+    {
         foreach (var (frame, id) in functions)
         {
             var name = strings.Index(frame.Function);
@@ -166,7 +195,12 @@ internal static class PprofEncoder
                 output.WriteInt64(module);
             }
         }
+    }
 
+    /// <summary>The string table, time, duration, period and default sample type.</summary>
+    private static void WriteStringTableAndTiming(CodedOutputStream output, ProfileSnapshot snapshot, StringTable strings)
+    {
+        var type = snapshot.Type;
         var periodType = strings.Index(type.PeriodType.Type);
         var periodUnit = strings.Index(type.PeriodType.Unit);
         var defaultSampleType = strings.Index(type.SampleTypes[^1].Type);
@@ -188,9 +222,6 @@ internal static class PprofEncoder
         output.WriteInt64(type.Period);
         output.WriteTag(ProfileDefaultSampleType, WireFormat.WireType.Varint);
         output.WriteInt64(defaultSampleType);
-
-        output.Flush();
-        return body.ToArray();
     }
 
     private static int LengthDelimitedSize(int payload) => 1 + CodedOutputStream.ComputeLengthSize(payload) + payload;

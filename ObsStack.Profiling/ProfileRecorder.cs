@@ -1,22 +1,5 @@
 namespace ObsStack.Profiling;
 
-/// <summary>A resolved stack frame: method name (namespace-qualified, without parameter list) and its module.</summary>
-internal readonly record struct Frame(string Function, string Module)
-{
-    /// <summary>Code the session could not name (native runtime helpers, ReadyToRun code first run after the session's rundown).</summary>
-    public static readonly Frame Unknown = new("[unknown]", "");
-}
-
-/// <summary>One aggregated pprof sample: a stack (leaf first), one value per sample type, and the root span id (0: none).</summary>
-internal readonly record struct ProfileSample(Frame[] Stack, long[] Values, long SpanNumber);
-
-/// <summary>Everything one profile of one type holds for one upload interval.</summary>
-internal sealed record ProfileSnapshot(
-    ProfileType Type,
-    DateTimeOffset Start,
-    TimeSpan Duration,
-    IReadOnlyList<ProfileSample> Samples);
-
 /// <summary>
 /// Sums samples by (stack, span) for the current interval. A session adds its totals when it ends; the profiler loop
 /// takes a snapshot once per interval and starts over, so memory is bounded by the distinct stacks of one interval.

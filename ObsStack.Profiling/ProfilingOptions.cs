@@ -73,21 +73,3 @@ public sealed class ProfilingOptions
     /// <summary>Span links ride on CPU samples only: without the CPU profile there is nothing to label.</summary>
     internal bool LabelsSpans => SpanProfiles && Cpu;
 }
-
-/// <summary>The rules data annotations cannot express; each message names the key to fix.</summary>
-internal sealed class ProfilingOptionsValidator : IValidateOptions<ProfilingOptions>
-{
-    public ValidateOptionsResult Validate(string? name, ProfilingOptions options)
-    {
-        var failures = new List<string>();
-
-        if (!string.IsNullOrWhiteSpace(options.PyroscopeEndpoint)
-            && (!Uri.TryCreate(options.PyroscopeEndpoint, UriKind.Absolute, out var uri)
-                || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
-        {
-            failures.Add($"{ProfilingOptions.SectionName}:PyroscopeEndpoint must be an absolute http(s) URL, e.g. http://localhost:4040 (got '{options.PyroscopeEndpoint}').");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
-}

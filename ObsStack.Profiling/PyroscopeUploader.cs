@@ -7,9 +7,6 @@ using OpenTelemetry;
 
 namespace ObsStack.Profiling;
 
-/// <summary>A gzip-compressed pprof profile ready to push.</summary>
-internal sealed record EncodedProfile(ProfileType Type, byte[] GzippedPprof);
-
 /// <summary>
 /// Pushes profiles to Pyroscope's push API: <c>POST {endpoint}/push.v1.PusherService/Push</c>, a Connect unary call
 /// with a binary protobuf body (<c>Content-Type: application/proto</c>) holding a <c>push.v1.PushRequest</c>
