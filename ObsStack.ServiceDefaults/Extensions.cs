@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using ObsStack.ServiceDefaults.Http;
 using ObsStack.ServiceDefaults.Metrics;
 using ObsStack.ServiceDefaults.Telemetry;
 
@@ -36,11 +37,36 @@ public static partial class Extensions
     }
 
     /// <summary>Adds a liveness check tagged "live": <c>/alive</c> reports only it, <c>/health</c> reports all checks.</summary>
-    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    internal static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
         return builder;
+    }
+
+    /// <summary>
+    /// Adds the middleware every ObsStack service needs, in the order it needs it: request correlation, then exception
+    /// handling, then status pages, then request timeouts. Call it first after <c>Build()</c>.
+    /// </summary>
+    /// <remarks>
+    /// The order matters:
+    /// 1. tracing: the hosting layer has started the server span before any middleware runs (the ASP.NET Core
+    ///    instrumentation names it and sets its HTTP attributes);
+    /// 2. correlation: every log line below, the exception handler's included, carries the trace and request ids, and
+    ///    every response <c>X-Trace-Id</c>;
+    /// 3. metrics: the runtime's <c>http.server.request.duration</c>, recorded by the hosting layer around all of this,
+    ///    with <c>http.route</c> from routing and the status this pipeline finally sends (a recovered 500 too);
+    /// 4. recovery: innermost, so an exception it turns into a 500 has already been traced, correlated and measured;
+    ///    status pages then give a bodyless 4xx/5xx (404, 405, a timed-out 504) its problem+json, and the request
+    ///    timeout runs inside both, so its 504 gets one too.
+    /// </remarks>
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseMiddleware<RequestCorrelation>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRequestTimeouts();
+        return app;
     }
 
     /// <summary>Maps <c>/health</c> (readiness: all checks), <c>/alive</c> (liveness) and <c>/metrics</c> (Prometheus text).</summary>

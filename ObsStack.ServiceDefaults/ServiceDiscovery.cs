@@ -9,7 +9,7 @@ public static partial class Extensions
     /// resolves them from the <c>services__{name}__{scheme}__{i}</c> configuration that Aspire's
     /// <c>WithReference</c> injects, or that a developer sets by hand to run the services without the AppHost.
     /// </summary>
-    public static TBuilder AddServiceDiscoveryDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    internal static TBuilder AddServiceDiscoveryDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http => http.AddServiceDiscovery());

@@ -5,8 +5,7 @@ builder.AddWorkerServices();
 
 var app = builder.Build();
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.UseServiceDefaults();
 
 app.MapDefaultEndpoints();
 app.MapJobsApi();

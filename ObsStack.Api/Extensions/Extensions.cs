@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -6,14 +5,13 @@ using ObsStack.Api;
 using ObsStack.Api.Apis;
 using ObsStack.Api.Chaos;
 using ObsStack.Api.Data;
-using ObsStack.Api.Middleware;
 using ObsStack.ServiceDefaults.Discovery;
 
 namespace Microsoft.Extensions.Hosting;
 
 internal static class Extensions
 {
-    /// <summary>The api's own registrations: options, limits, problem details, the data simulation, chaos and the worker client.</summary>
+    /// <summary>The api's own registrations: options, its request timeout, the data simulation, chaos and the worker client.</summary>
     public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -36,28 +34,13 @@ internal static class Extensions
         // Kestrel's limits (body size, header and body timeouts) are ServiceDefaults' HttpRequestLimits, the same in every service.
 
         // Every endpoint runs within Api:RequestTimeout; past it the handler's token is canceled and the client gets 504
-        // problem+json (the empty 504 is filled in by UseStatusCodePages).
-        services.AddRequestTimeouts();
+        // problem+json (ServiceDefaults' pipeline fills in the empty 504 and carries the trace id in every problem).
         services.AddOptions<RequestTimeoutOptions>().Configure<IOptions<ApiOptions>>((timeouts, api) =>
             timeouts.DefaultPolicy = new RequestTimeoutPolicy
             {
                 Timeout = api.Value.RequestTimeout,
                 TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
             });
-
-        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
-        {
-            // The bare trace id, the same as X-Trace-Id: what Tempo's search box and Loki's trace_id take.
-            if (context.HttpContext.Features.Get<IHttpActivityFeature>()?.Activity is { } server)
-            {
-                context.ProblemDetails.Extensions["traceId"] = server.TraceId.ToHexString();
-                if (context.Exception is not null)
-                {
-                    // The recovered 500: no exception details to the client, only how to find them.
-                    context.ProblemDetails.Detail = $"An unexpected error occurred. It is logged, with its stack, under trace id {server.TraceId.ToHexString()}.";
-                }
-            }
-        });
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ChaosState>();

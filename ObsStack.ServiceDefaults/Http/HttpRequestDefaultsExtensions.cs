@@ -10,12 +10,15 @@ public static partial class Extensions
     /// The same Kestrel limits in every service (<see cref="HttpRequestLimits"/>), and a client's broken request — a bad
     /// chunk, a body cut short, too slow or too large — answered with its 4xx as problem+json wherever it surfaces, never
     /// as a 500. Registered before the telemetry's exception recorder, so such a request is not an error span either.
+    /// Every problem carries the request's <c>traceId</c>; request timeouts are available to every service (a service
+    /// sets its default policy; without one nothing times out).
     /// </summary>
-    public static TBuilder AddHttpRequestDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    internal static TBuilder AddHttpRequestDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.Configure<KestrelServerOptions>(kestrel => HttpRequestLimits.Apply(kestrel.Limits));
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ProblemTraceId.Add);
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddRequestTimeouts();
         return builder;
     }
 }

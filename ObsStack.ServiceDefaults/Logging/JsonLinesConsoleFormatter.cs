@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 
 namespace ObsStack.ServiceDefaults.Logging;
 
-public sealed class JsonLinesConsoleFormatterOptions : ConsoleFormatterOptions;
+internal sealed class JsonLinesConsoleFormatterOptions : ConsoleFormatterOptions;
 
 /// <summary>
 /// One JSON object per line: <c>timestamp, level, category, message, trace_id, span_id, trace_sampled</c>, the

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace ObsStack.ServiceDefaults.Logging;
 
 /// <summary>The console logger's own settings, bound from <c>Logging:Console</c> (the provider alias).</summary>
-public sealed class JsonLinesConsoleLoggerOptions
+internal sealed class JsonLinesConsoleLoggerOptions
 {
     /// <summary>
     /// The most bytes of finished lines waiting for the console (about 3,000 job lines at 1 MiB). When the console is

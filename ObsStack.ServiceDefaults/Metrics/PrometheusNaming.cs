@@ -7,7 +7,7 @@ namespace ObsStack.ServiceDefaults.Metrics;
 /// (prometheus/otlptranslator, strategy <c>UnderscoreEscapingWithSuffixes</c>, the default), so that a metric has
 /// the same name whether Prometheus scrapes <c>/metrics</c> or receives it over OTLP.
 /// </summary>
-public static class PrometheusNaming
+internal static class PrometheusNaming
 {
     private static readonly Dictionary<string, string> UnitMap = new(StringComparer.Ordinal)
     {

@@ -10,7 +10,7 @@ namespace ObsStack.ServiceDefaults.Telemetry;
 /// Who this process is, identically for all four signals: the OpenTelemetry resource of traces, metrics and logs,
 /// the labels of the Prometheus exposition and the Pyroscope series are all built from one instance of this.
 /// </summary>
-public sealed record ServiceIdentity(
+internal sealed record ServiceIdentity(
     string ServiceName,
     string ServiceVersion,
     string Environment,

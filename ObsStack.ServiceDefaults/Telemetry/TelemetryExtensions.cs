@@ -23,7 +23,7 @@ public static partial class Extensions
     private static readonly PathString[] UntracedPaths = [HealthEndpointPath, AlivenessEndpointPath, MetricsEndpointPath];
 
     /// <summary>The runtime's built-in meters.</summary>
-    public static readonly string[] RuntimeMeters =
+    internal static readonly string[] RuntimeMeters =
     [
         "System.Runtime",
         "Microsoft.AspNetCore.Hosting",
@@ -39,7 +39,7 @@ public static partial class Extensions
     /// pull exporter behind <c>GET /metrics</c>, and OTLP exporters to the dashboard (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>)
     /// and to the backends under <c>Telemetry:{Traces|Logs|Metrics}:OtlpEndpoint</c> — each only when configured.
     /// </summary>
-    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    internal static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         var options = builder.AddTelemetryOptions();
         var identity = ServiceIdentity.Register(builder);

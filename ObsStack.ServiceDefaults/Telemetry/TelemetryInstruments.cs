@@ -4,7 +4,7 @@ using System.Diagnostics.Metrics;
 namespace ObsStack.ServiceDefaults.Telemetry;
 
 /// <summary>ServiceDefaults' own instruments: what the telemetry pipeline itself dropped, and process uptime.</summary>
-public sealed class TelemetryInstruments
+internal sealed class TelemetryInstruments
 {
     public const string MeterName = "ObsStack.ServiceDefaults";
 

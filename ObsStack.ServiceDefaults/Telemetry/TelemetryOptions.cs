@@ -6,7 +6,7 @@ using OpenTelemetry.Metrics;
 namespace ObsStack.ServiceDefaults.Telemetry;
 
 /// <summary>The <c>Telemetry</c> configuration section. Every destination is optional and independent.</summary>
-public sealed class TelemetryOptions
+internal sealed class TelemetryOptions
 {
     public const string SectionName = "Telemetry";
 
@@ -40,13 +40,13 @@ internal static class TelemetrySections
     public const string Export = "Telemetry:Export";
 }
 
-public class SignalOptions
+internal class SignalOptions
 {
     /// <summary>Full OTLP http/protobuf URL of a backend for this signal (Tempo, Loki, Prometheus), or null.</summary>
     public Uri? OtlpEndpoint { get; set; }
 }
 
-public sealed class MetricsSignalOptions : SignalOptions
+internal sealed class MetricsSignalOptions : SignalOptions
 {
     /// <summary>How often metrics are pushed to <see cref="SignalOptions.OtlpEndpoint"/> (Prometheus' OTLP receiver).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00",
@@ -61,7 +61,7 @@ public sealed class MetricsSignalOptions : SignalOptions
 }
 
 /// <summary>Bounds of every trace and log exporter queue: a spike drops (and counts), it never grows memory.</summary>
-public sealed class ExportOptions
+internal sealed class ExportOptions
 {
     [Range(16, 1_000_000, ErrorMessage = "Telemetry:Export:MaxQueueSize must be between 16 and 1000000.")]
     public int MaxQueueSize { get; set; } = 2048;

@@ -92,7 +92,7 @@ public sealed class BadInputTests(BadInputTests.Services services) : IClassFixtu
         var problem = await ApiTest.ProblemAsync(response, status);
         Assert.Equal(title, problem.GetProperty("title").GetString());
         Assert.Contains(expected, problem.GetRawText().Replace("\\u0027", "'").Replace("\\u0022", "\"").Replace("\\u2026", "…"));
-        // The api's problems carry its trace id as is; the worker's (passed through) carry the W3C id of the same trace.
+        // Every problem, the api's and the worker's passed through, carries the bare id of the same trace.
         var traceId = response.Header("X-Trace-Id");
         Assert.Matches("^[0-9a-f]{32}$", traceId);
         Assert.Contains(traceId, problem.GetProperty("traceId").GetString());

@@ -92,4 +92,30 @@ public sealed class JobsApiTests : IClassFixture<JobsApiTests.Worker>
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains(expected, await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task A_problem_names_the_trace_the_response_header_names()
+    {
+        using var client = _worker.App.Client();
+
+        using var response = await client.GetAsync("/jobs/not-a-guid");
+
+        // The same contract as the api's, from ServiceDefaults: X-Trace-Id on every response, the bare id in the problem.
+        var traceId = Assert.Single(response.Headers.GetValues("X-Trace-Id"));
+        Assert.Matches("^[0-9a-f]{32}$", traceId);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(traceId, problem.RootElement.GetProperty("traceId").GetString());
+    }
+
+    [Fact]
+    public async Task A_plain_request_id_is_echoed()
+    {
+        using var client = _worker.App.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/jobs/0f8fad5b-d9cb-469f-a165-70867728950e");
+        request.Headers.Add("X-Request-Id", "drill-42");
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal("drill-42", Assert.Single(response.Headers.GetValues("X-Request-Id")));
+    }
 }

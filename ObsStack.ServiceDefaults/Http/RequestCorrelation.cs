@@ -1,11 +1,13 @@
 using System.Collections;
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 
-namespace ObsStack.Api.Middleware;
+namespace ObsStack.ServiceDefaults.Http;
 
 /// <summary>
-/// Step 2 of the pipeline, right after the hosting layer has started the server span: every log line of the request
+/// The first middleware, right after the hosting layer has started the server span: every log line of the request
 /// gets <c>trace_id</c>, <c>span_id</c> and <c>request_id</c> from a logging scope, and the response carries
 /// <c>X-Trace-Id</c> (what to paste into Tempo) and <c>X-Request-Id</c> (the client's own id if it sent a sane one).
 /// </summary>
