@@ -6,6 +6,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.Configuration;
+using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.AppHost;
 
@@ -15,6 +16,8 @@ namespace ObsStack.Tests.AppHost;
 /// a provisioned Grafana whose four data sources answer. Needs a container runtime; skipped, saying why, without.
 /// </summary>
 [Trait("Category", "EndToEnd")]
+// Pulling the five images on a first run takes most of its ten-minute start allowance.
+[TestTimeLimit(Minutes = 20)]
 public sealed class AppHostEndToEndTests
 {
     // Room for the first image pulls and the containers' start before anything is asserted.
