@@ -1,3 +1,5 @@
+using ObsStack.Worker.Apis;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();

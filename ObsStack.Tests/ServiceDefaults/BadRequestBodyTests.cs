@@ -107,7 +107,7 @@ public sealed class WorkerBadRequestBodyTests
     {
         await using var worker = new WorkerApp().Start();
 
-        await BadRequestBodies.AssertEachGetsItsStatusAsync(worker, "POST", "/jobs", global::Microsoft.AspNetCore.Builder.JobsApi.MaxBodyBytes);
+        await BadRequestBodies.AssertEachGetsItsStatusAsync(worker, "POST", "/jobs", ObsStack.Worker.Apis.JobsApi.MaxBodyBytes);
     }
 }
 

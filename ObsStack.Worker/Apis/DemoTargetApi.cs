@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace ObsStack.Worker.Apis;
 
 /// <summary>
 /// The load generator's own target when the worker runs alone: a little latency and the occasional error, so a

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using ObsStack.ServiceDefaults.Http;
 using ObsStack.Worker.Jobs;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace ObsStack.Worker.Apis;
 
 public sealed record SubmitJobsRequest(IReadOnlyList<string?>? Urls);
 
