@@ -14,13 +14,13 @@ if (builder.ContainerBackendsCanRun())
     var grafanaPassword = builder.AddParameter("grafana-password",
         new GenerateParameterDefault { MinLength = 24, Special = false }, secret: true, persist: true);
 
-    var prometheus = builder.AddPrometheus("prometheus");
-    var loki = builder.AddLoki("loki");
-    var tempo = builder.AddTempo("tempo", remoteWriteTo: prometheus);
-    var pyroscope = builder.AddPyroscope("pyroscope");
+    var prometheus = builder.AddPrometheus(ContainerBackends.Prometheus);
+    var loki = builder.AddLoki(ContainerBackends.Loki);
+    var tempo = builder.AddTempo(ContainerBackends.Tempo, remoteWriteTo: prometheus);
+    var pyroscope = builder.AddPyroscope(ContainerBackends.Pyroscope);
     backends = new TelemetryBackends(prometheus, loki, tempo, pyroscope);
 
-    builder.AddGrafana("grafana", grafanaPassword, backends)
+    builder.AddGrafana(ContainerBackends.Grafana, grafanaPassword, backends)
         .WithGrafanaDashboardLink("obsstack-overview", "Overview")
         .WithGrafanaDashboardLink("obsstack-worker-pool", "Worker pool")
         .WithGrafanaDashboardLink("obsstack-api", "API")

@@ -22,8 +22,11 @@ public static class ContainerBackends
     /// </summary>
     public const string ModeKey = "ObsStack:Containers";
 
+    /// <summary>The backends' resource names, the one list of them: each names its folder under grafana/ too.</summary>
+    public const string Prometheus = "prometheus", Loki = "loki", Tempo = "tempo", Pyroscope = "pyroscope", Grafana = "grafana";
+
     /// <summary>The resources that run as containers, in the order they are declared.</summary>
-    public static readonly IReadOnlyList<string> Names = ["prometheus", "loki", "tempo", "pyroscope", "grafana"];
+    public static readonly IReadOnlyList<string> Names = [Prometheus, Loki, Tempo, Pyroscope, Grafana];
 
     /// <summary>The state the dashboard shows for each backend that was not started (short: the column truncates).</summary>
     public const string NotStartedState = "No container runtime";
