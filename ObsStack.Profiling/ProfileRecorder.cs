@@ -31,7 +31,7 @@ internal sealed class ProfileRecorder(ProfilingOptions options)
     public void AddLiveHeap(Frame[] stack, long objects, long bytes) =>
         Add(ProfileType.LiveHeap, stack, 0, objects, bytes);
 
-    public void AddAllocation(Frame[] stack, long bytes, long objects) =>
+    public void AddAllocation(Frame[] stack, long objects, long bytes) =>
         Add(ProfileType.Allocations, stack, 0, objects, bytes);
 
     public void AddContention(Frame[] stack, long count, long nanoseconds) =>

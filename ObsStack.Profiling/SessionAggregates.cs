@@ -88,7 +88,7 @@ internal sealed class SessionAggregates(ProfilingOptions options, SpanClock? spa
         {
             if (filter.Keep(ProfileType.Allocations, stacks.Resolve(stack), bytes) is { } frames)
             {
-                recorder.AddAllocation(stacks.WithLeaf(frames, type), bytes, objects);
+                recorder.AddAllocation(stacks.WithLeaf(frames, type), objects, bytes);
             }
         }
 

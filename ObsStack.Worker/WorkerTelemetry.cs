@@ -44,8 +44,6 @@ public sealed class WorkerTelemetry : IDisposable
 
     public Counter<long> Rejected { get; }
 
-    public int BusyWorkers => Volatile.Read(ref _busyWorkers);
-
     public void WorkerBusy() => Interlocked.Increment(ref _busyWorkers);
 
     public void WorkerIdle() => Interlocked.Decrement(ref _busyWorkers);

@@ -44,7 +44,6 @@ internal sealed class BatchingLineWriter : IDisposable
     // The writer thread's own, swapped with _pending under _gate.
     private byte[] _writing = new byte[InitialBufferBytes];
 
-    private long _linesWritten;
     private long _linesLost;
     private int _failureReported;
 
@@ -63,8 +62,6 @@ internal sealed class BatchingLineWriter : IDisposable
 
     public static BatchingLineWriter ForStandardOutput(int maxPendingBytes) =>
         new(Console.OpenStandardOutput(), Console.Error, maxPendingBytes);
-
-    public long LinesWritten => Interlocked.Read(ref _linesWritten);
 
     /// <summary>Lines the stream failed to take, and lines refused at shutdown for want of room.</summary>
     public long LinesLost => Interlocked.Read(ref _linesLost);
@@ -181,7 +178,6 @@ internal sealed class BatchingLineWriter : IDisposable
             {
                 _output.Write(_writing, 0, bytes);
                 _output.Flush();
-                Interlocked.Add(ref _linesWritten, lines);
             }
             catch (Exception ex)
             {
@@ -240,7 +236,6 @@ internal sealed class BatchingLineWriter : IDisposable
         {
             _output.Write(line);
             _output.Flush();
-            Interlocked.Increment(ref _linesWritten);
         }
         catch (Exception ex)
         {
