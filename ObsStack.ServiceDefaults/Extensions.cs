@@ -10,8 +10,9 @@ using ObsStack.ServiceDefaults.Telemetry;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// The defaults every ObsStack service gets from one call: telemetry in all four signals, health checks,
-/// HTTP client defaults and peer discovery. Services do no telemetry setup of their own.
+/// What every ObsStack service calls, and all it calls: <see cref="AddServiceDefaults"/> (telemetry in all four
+/// signals, health checks, HTTP defaults, peer discovery), <see cref="UseServiceDefaults"/> (the middleware, in its
+/// order) and <see cref="MapDefaultEndpoints"/> (health and metrics). Services do no telemetry setup of their own.
 /// </summary>
 public static partial class Extensions
 {
