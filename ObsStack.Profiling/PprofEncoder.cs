@@ -44,7 +44,7 @@ internal static class PprofEncoder
     public static byte[] Encode(ProfileSnapshot snapshot)
     {
         // Strings get their index in the order they are first written; the table itself goes last.
-        var strings = new StringTable();
+        var strings = new PprofStringTable();
         var functions = new Dictionary<Frame, ulong>();
 
         using var body = new MemoryStream();
@@ -66,7 +66,7 @@ internal static class PprofEncoder
     }
 
     private static void WriteSamples(
-        CodedOutputStream output, IEnumerable<ProfileSample> samples, StringTable strings, Dictionary<Frame, ulong> functions)
+        CodedOutputStream output, IEnumerable<ProfileSample> samples, PprofStringTable strings, Dictionary<Frame, ulong> functions)
     {
         var spanKey = 0L;
         var locationIds = new List<ulong>(64);
@@ -173,7 +173,7 @@ internal static class PprofEncoder
         }
     }
 
-    private static void WriteFunctions(CodedOutputStream output, Dictionary<Frame, ulong> functions, StringTable strings)
+    private static void WriteFunctions(CodedOutputStream output, Dictionary<Frame, ulong> functions, PprofStringTable strings)
     {
         foreach (var (frame, id) in functions)
         {
@@ -198,7 +198,7 @@ internal static class PprofEncoder
     }
 
     /// <summary>The string table, time, duration, period and default sample type.</summary>
-    private static void WriteStringTableAndTiming(CodedOutputStream output, ProfileSnapshot snapshot, StringTable strings)
+    private static void WriteStringTableAndTiming(CodedOutputStream output, ProfileSnapshot snapshot, PprofStringTable strings)
     {
         var type = snapshot.Type;
         var periodType = strings.Index(type.PeriodType.Type);
@@ -234,26 +234,5 @@ internal static class PprofEncoder
         output.WriteInt64(type);
         output.WriteTag(ValueTypeUnit, WireFormat.WireType.Varint);
         output.WriteInt64(unit);
-    }
-
-    /// <summary>string_table[0] must be "" (pprof requires it); every other string is stored once.</summary>
-    private sealed class StringTable
-    {
-        private readonly Dictionary<string, long> _index = new(StringComparer.Ordinal) { [""] = 0 };
-        private readonly List<string> _all = [""];
-
-        public IReadOnlyList<string> All => _all;
-
-        public long Index(string value)
-        {
-            if (!_index.TryGetValue(value, out var index))
-            {
-                index = _all.Count;
-                _index.Add(value, index);
-                _all.Add(value);
-            }
-
-            return index;
-        }
     }
 }

@@ -115,17 +115,5 @@ internal sealed class ProfileRecorder(ProfilingOptions options)
     ];
 
     private static Dictionary<(Frame[] Stack, long Span), long[]>[] NewTables(int count) =>
-        Enumerable.Range(0, count).Select(_ => new Dictionary<(Frame[] Stack, long Span), long[]>(StackKeyComparer.Instance)).ToArray();
-
-    /// <summary>Stacks are interned by the session, so reference identity is content identity (and much cheaper).</summary>
-    private sealed class StackKeyComparer : IEqualityComparer<(Frame[] Stack, long Span)>
-    {
-        public static readonly StackKeyComparer Instance = new();
-
-        public bool Equals((Frame[] Stack, long Span) x, (Frame[] Stack, long Span) y) =>
-            ReferenceEquals(x.Stack, y.Stack) && x.Span == y.Span;
-
-        public int GetHashCode((Frame[] Stack, long Span) key) =>
-            HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Stack), key.Span);
-    }
+        Enumerable.Range(0, count).Select(_ => new Dictionary<(Frame[] Stack, long Span), long[]>(InternedStackKeyComparer.Instance)).ToArray();
 }
