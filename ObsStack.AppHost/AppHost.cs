@@ -1,3 +1,6 @@
+// A bad setting (e.g. ObsStack:Containers=maybe) ends the AppHost with one line naming it and exit code 1.
+ObsStack.ServiceDefaults.Startup.StartupSettings.ExitOnInvalidSettings();
+
 var builder = DistributedApplication.CreateBuilder(args);
 
 // The key PUT/DELETE /chaos need (X-Chaos-Key), with or without containers: generated on first run, kept in user

@@ -4,6 +4,7 @@ using Aspire.Hosting.Eventing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ObsStack.ServiceDefaults.Startup;
 
 namespace Aspire.Hosting;
 
@@ -74,7 +75,7 @@ public static class ContainerBackends
             "on" => null,
             "off" => $"{ModeKey} is 'off'",
             null or "" or "auto" => WhyNoContainerRuntime(configuration),
-            _ => throw new InvalidOperationException(
+            _ => throw new InvalidSettingException(
                 $"{ModeKey} is '{configuration[ModeKey]}'; use 'auto' (the default), 'on' or 'off'."),
         };
     }
