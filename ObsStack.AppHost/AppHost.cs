@@ -35,12 +35,14 @@ var api = builder.AddProject<Projects.ObsStack_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithEnvironment("Api__ChaosKey", chaosKey)
+    .WithChaosCommands(chaosKey)
     .WithTelemetryBackends(backends);
 
 // The worker's load generator calls the api's /data/{id}, so the worker starts once the api is healthy.
 var worker = builder.AddProject<Projects.ObsStack_Worker>("worker")
     .WithHttpHealthCheck("/health")
     .WithTelemetryBackends(backends)
+    .WithJobBurstCommand(api)
     .WithReference(api).WaitFor(api);
 
 // The api forwards job intake to the worker: a reference only, since waiting this way round too would be a cycle.
