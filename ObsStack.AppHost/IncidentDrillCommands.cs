@@ -36,14 +36,14 @@ public static class IncidentDrillCommands
     {
         api.WithHttpCommand("/chaos", "Inject errors", commandName: InjectErrorsCommand, commandOptions: ChaosCommand(
             chaosKey, HttpMethod.Put, new { errorRate = InjectedErrorRate, durationSeconds = DurationSeconds },
-            $"{Percent(InjectedErrorRate)} of GET /data/{{id}} answer 500 for {DurationSeconds / 60} minutes (the worker's jobs fail)",
-            "ErrorCircle"));
+            $"Inject errors: {Percent(InjectedErrorRate)} of GET /data/{{id}} answer 500 for {DurationSeconds / 60} minutes (the worker's jobs fail)",
+            "ErrorCircle", highlighted: true));
         api.WithHttpCommand("/chaos", "Inject latency", commandName: InjectLatencyCommand, commandOptions: ChaosCommand(
             chaosKey, HttpMethod.Put, new { latencyMs = InjectedLatencyMs, durationSeconds = DurationSeconds },
-            $"+{InjectedLatencyMs} ms on every GET /data/{{id}} for {DurationSeconds / 60} minutes",
+            $"Inject latency: +{InjectedLatencyMs} ms on every GET /data/{{id}} for {DurationSeconds / 60} minutes",
             "Timer"));
         api.WithHttpCommand("/chaos", "Stop chaos", commandName: StopChaosCommand, commandOptions: ChaosCommand(
-            chaosKey, HttpMethod.Delete, body: null, "Every chaos knob off now", "CheckmarkCircle"));
+            chaosKey, HttpMethod.Delete, body: null, "Stop chaos: every chaos knob off now", "CheckmarkCircle", highlighted: true));
         return api;
     }
 
@@ -56,7 +56,7 @@ public static class IncidentDrillCommands
         {
             Method = HttpMethod.Post,
             UpdateState = EnabledWhileRunning,
-            Description = $"Queue {BurstSize} jobs at once against the api's GET /data/{{id}}, beside the load generator's steady rate",
+            Description = $"Burst of jobs: queue {BurstSize} jobs at once against the api's GET /data/{{id}}, beside the load generator's steady rate",
             IconName = "Flash",
             PrepareRequest = context =>
             {
@@ -70,9 +70,13 @@ public static class IncidentDrillCommands
     }
 
     private static HttpCommandOptions ChaosCommand(
-        IResourceBuilder<ParameterResource> chaosKey, HttpMethod method, object? body, string description, string icon) => new()
+        IResourceBuilder<ParameterResource> chaosKey, HttpMethod method, object? body, string description, string icon,
+        bool highlighted = false) => new()
     {
         Method = method,
+        // Highlighted: a button on the api's row in the resources list, one click away, whose tooltip is the description
+        // (so each description starts with the command's name); the others are under Actions → Commands.
+        IsHighlighted = highlighted,
         UpdateState = EnabledWhileRunning,
         Description = description,
         IconName = icon,
