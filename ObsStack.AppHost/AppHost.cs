@@ -1,7 +1,8 @@
 // A bad setting (e.g. ObsStack:Containers=maybe) ends the AppHost with one line naming it and exit code 1.
 ObsStack.ServiceDefaults.Startup.StartupSettings.ExitOnInvalidSettings();
 
-var builder = DistributedApplication.CreateBuilder(args);
+var builder = DistributedApplication.CreateBuilder(args)
+    .RequireDevelopmentCertificateForHttps();
 
 // The key PUT/DELETE /chaos need (X-Chaos-Key), with or without containers: generated on first run, kept in user
 // secrets (Parameters:chaos-key), shown on the parameter in the Aspire dashboard for the incident drill.

@@ -30,6 +30,43 @@ public sealed class StartupSettingsTests
     public async Task A_bad_setting_stops_the_program_with_one_line_naming_the_key_and_exit_code_1(
         string program, string key, string value, string expected)
     {
+        var environment = new Dictionary<string, string>();
+        var arguments = new List<string>();
+        if (key.StartsWith("--", StringComparison.Ordinal))
+        {
+            arguments.Add($"{key}={value}");
+        }
+        else
+        {
+            environment[key] = value;
+        }
+
+        await AssertStopsWithOneLineAsync(program, arguments, environment, expected);
+    }
+
+    [SkippableFact]
+    public async Task The_https_profile_without_a_development_certificate_stops_the_AppHost_with_what_to_run()
+    {
+        // The user's certificate store is a folder under HOME on Linux only; elsewhere an empty HOME proves nothing.
+        Skip.IfNot(OperatingSystem.IsLinux(), "Stands in for a machine without the certificate with an empty HOME (Linux's user certificate store).");
+        var home = Directory.CreateTempSubdirectory("obsstack-no-certificate-");
+        try
+        {
+            await AssertStopsWithOneLineAsync("ObsStack.AppHost", [], new()
+            {
+                ["HOME"] = home.FullName,
+                ["ASPNETCORE_URLS"] = "https://localhost:17999",
+            }, "ASPNETCORE_URLS is 'https://localhost:17999' (the https launch profile), which needs the ASP.NET Core development certificate, and none is installed: run 'dotnet dev-certs https --trust', or use the default http profile");
+        }
+        finally
+        {
+            home.Delete(recursive: true);
+        }
+    }
+
+    private static async Task AssertStopsWithOneLineAsync(
+        string program, List<string> arguments, Dictionary<string, string> environment, string expected)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList = { ProgramPath(program) },
@@ -37,18 +74,16 @@ public sealed class StartupSettingsTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        arguments.ForEach(start.ArgumentList.Add);
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        if (key.StartsWith("--", StringComparison.Ordinal))
-        {
-            start.ArgumentList.Add($"{key}={value}");
-        }
-        else
+        foreach (var (key, value) in environment)
         {
             start.Environment[key] = value;
         }
 
+        var given = string.Join(" ", environment.Select(e => $"{e.Key}={e.Value}").Concat(arguments));
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -60,12 +95,12 @@ public sealed class StartupSettingsTests
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"{program} with {key}={value} was still running after {ExitTimeout.TotalSeconds:0} s: a bad setting must stop it.");
+            Assert.Fail($"{program} with {given} was still running after {ExitTimeout.TotalSeconds:0} s: a bad setting must stop it.");
         }
 
         var errorLines = (await stderr).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var output = await stdout;
-        Assert.True(process.ExitCode == 1, $"exit code {process.ExitCode}; stderr:\n{await stderr}\nstdout:\n{output}");
+        Assert.True(process.ExitCode == 1, $"{program} with {given}: exit code {process.ExitCode}; stderr:\n{await stderr}\nstdout:\n{output}");
         var line = Assert.Single(errorLines);
         Assert.Contains(expected, line);
         Assert.DoesNotContain("   at ", output + line);
