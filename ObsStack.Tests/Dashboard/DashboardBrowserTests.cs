@@ -51,6 +51,7 @@ public sealed class DashboardBrowserTests(AppHostRunFixture fixture)
         await dashboard.GoToAsync("/consolelogs/resource/prometheus");
         await Expect(page.GetByText("prometheus was not started: ObsStack:Containers is 'off'. Remove ObsStack:Containers=off", new() { Exact = false }))
             .ToBeVisibleAsync(Visible);
+        await dashboard.ScreenshotAsync("dashboard-backend-reason");
 
         // One job through the api's public endpoint: its trace spans both services.
         var (jobId, traceId) = await SubmitJobAsync();
