@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -95,24 +96,49 @@ public static class IncidentDrillCommands
     private static ResourceCommandState EnabledWhileRunning(UpdateCommandStateContext context) =>
         context.ResourceSnapshot.State?.Text == KnownResourceStates.Running ? ResourceCommandState.Enabled : ResourceCommandState.Disabled;
 
-    /// <summary>Success with what is now in force; a refusal with the api's own problem detail (e.g. a wrong key: 403).</summary>
+    /// <summary>The api's answers are a few hundred bytes; anything far larger is not one of them and is not read whole.</summary>
+    public const int MaxAnswerBytes = 64 * 1024;
+
     private static async Task<ExecuteCommandResult> ResultAsync(HttpCommandResultContext context, Func<JsonElement, string> describe)
     {
-        var text = await context.Response.Content.ReadAsStringAsync(context.CancellationToken);
+        var response = context.Response;
+        try
+        {
+            await response.Content.LoadIntoBufferAsync(MaxAnswerBytes, context.CancellationToken);
+        }
+        catch (HttpRequestException)
+        {
+            return CommandResults.Failure($"{(int)response.StatusCode} {response.ReasonPhrase}: an answer over {MaxAnswerBytes} bytes");
+        }
+
+        var body = await response.Content.ReadAsStringAsync(context.CancellationToken);
+        return Result(response.StatusCode, response.ReasonPhrase, body, describe);
+    }
+
+    /// <summary>
+    /// What a chaos command answers for the api's response: on success what is now in force and until when; on a
+    /// refusal the status and the api's own problem detail (a wrong key: 403 and which setting to send).
+    /// </summary>
+    public static ExecuteCommandResult ChaosCommandResult(HttpStatusCode status, string? reasonPhrase, string body) =>
+        Result(status, reasonPhrase, body, Describe);
+
+    private static ExecuteCommandResult Result(HttpStatusCode status, string? reasonPhrase, string body, Func<JsonElement, string> describe)
+    {
         JsonElement json = default;
         try
         {
-            json = JsonDocument.Parse(text).RootElement.Clone();
+            using var document = JsonDocument.Parse(body);
+            json = document.RootElement.Clone();
         }
         catch (JsonException)
         {
             // Not JSON (a proxy's error page, an empty body): the status alone says what happened.
         }
 
-        if (!context.Response.IsSuccessStatusCode)
+        if ((int)status is < 200 or > 299)
         {
             var detail = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("detail", out var d) ? d.GetString() : null;
-            return CommandResults.Failure($"{(int)context.Response.StatusCode} {context.Response.ReasonPhrase}: {detail ?? "no detail"}");
+            return CommandResults.Failure($"{(int)status} {reasonPhrase}: {detail ?? "no detail"}");
         }
 
         return CommandResults.Success(describe(json));
