@@ -1,4 +1,8 @@
-var builder = DistributedApplication.CreateBuilder(args);
+// A bad setting (e.g. ObsStack:Containers=maybe) ends the AppHost with one line naming it and exit code 1.
+ObsStack.ServiceDefaults.Startup.StartupSettings.ExitOnInvalidSettings();
+
+var builder = DistributedApplication.CreateBuilder(args)
+    .RequireDevelopmentCertificateForHttps();
 
 // The key PUT/DELETE /chaos need (X-Chaos-Key), with or without containers: generated on first run, kept in user
 // secrets (Parameters:chaos-key), shown on the parameter in the Aspire dashboard for the incident drill.
@@ -32,12 +36,14 @@ var api = builder.AddProject<Projects.ObsStack_Api>("api")
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     .WithEnvironment("Api__ChaosKey", chaosKey)
+    .WithChaosCommands(chaosKey)
     .WithTelemetryBackends(backends);
 
 // The worker's load generator calls the api's /data/{id}, so the worker starts once the api is healthy.
 var worker = builder.AddProject<Projects.ObsStack_Worker>("worker")
     .WithHttpHealthCheck("/health")
     .WithTelemetryBackends(backends)
+    .WithJobBurstCommand(api)
     .WithReference(api).WaitFor(api);
 
 // The api forwards job intake to the worker: a reference only, since waiting this way round too would be a cycle.

@@ -1,9 +1,11 @@
+using System.Collections.Immutable;
 using System.ComponentModel;
 using System.Diagnostics;
 using Aspire.Hosting.Eventing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using ObsStack.ServiceDefaults.Startup;
 
 namespace Aspire.Hosting;
 
@@ -31,6 +33,9 @@ public static class ContainerBackends
     /// <summary>The state the dashboard shows for each backend that was not started (short: the column truncates).</summary>
     public const string NotStartedState = "No container runtime";
 
+    /// <summary>The state instead when <see cref="ModeKey"/> is <c>off</c>: nothing is missing, the user chose so.</summary>
+    public const string OffState = "Containers off";
+
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -45,14 +50,17 @@ public static class ContainerBackends
             return true;
         }
 
+        var whatToDo = WhatToDo(builder.Configuration);
         foreach (var name in Names)
         {
             builder.AddResource(new NotStartedBackendResource(name))
                 .WithInitialState(new CustomResourceSnapshot
                 {
                     ResourceType = "Container",
-                    State = new ResourceStateSnapshot(NotStartedState, KnownResourceStateStyles.Warn),
-                    Properties = [new ResourcePropertySnapshot("Why", $"Not started: {why}. Start Docker or Podman and run the AppHost again.")],
+                    State = new ResourceStateSnapshot(IsOff(builder.Configuration) ? OffState : NotStartedState, KnownResourceStateStyles.Warn),
+                    Properties = [new ResourcePropertySnapshot("Why", $"Not started: {why}. {whatToDo}")],
+                    // The resources page shows URLs in its own column: the way out, without opening the details.
+                    Urls = WhyUrls(builder.Configuration),
                 })
                 .ExcludeFromManifest();
         }
@@ -61,12 +69,37 @@ public static class ContainerBackends
         {
             started.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ObsStack.AppHost").LogWarning(
                 "Prometheus, Loki, Tempo, Pyroscope and Grafana were not started: {Why}. Worker, api and the Aspire "
-                + "dashboard run with all their telemetry. For the five backends, start Docker or Podman and run the "
-                + "AppHost again.", why);
+                + "dashboard run with all their telemetry. {WhatToDo}", why, whatToDo);
+
+            // The same on each backend's own console log, where a user who clicks it in the dashboard looks first.
+            var logs = started.Services.GetRequiredService<ResourceLoggerService>();
+            foreach (var name in Names)
+            {
+                logs.GetLogger(name).LogWarning("{Name} was not started: {Why}. {WhatToDo}", name, why, whatToDo);
+            }
+
             return Task.CompletedTask;
         });
         return false;
     }
+
+    /// <summary>Where Docker is installed from: the link the dashboard shows on each backend that was not started.</summary>
+    public const string GetContainerRuntimeUrl = "https://docs.docker.com/get-started/get-docker/";
+
+    /// <summary>The one thing to do about it, depending on why the containers were not declared.</summary>
+    private static string WhatToDo(IConfiguration configuration) => IsOff(configuration)
+        ? $"Remove {ModeKey}=off (or set it to auto) and run the AppHost again."
+        : "Start Docker or Podman and run the AppHost again.";
+
+    private static ImmutableArray<UrlSnapshot> WhyUrls(IConfiguration configuration) => IsOff(configuration)
+        ? []
+        : [new UrlSnapshot(Name: null, Url: GetContainerRuntimeUrl, IsInternal: false)
+        {
+            DisplayProperties = new UrlDisplayPropertiesSnapshot("No container runtime: get Docker or Podman", 0),
+        }];
+
+    private static bool IsOff(IConfiguration configuration) =>
+        string.Equals(configuration[ModeKey]?.Trim(), "off", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Null when the containers can run (or are forced on), else why not, in words a user can act on.</summary>
     public static string? WhyNotRunnable(IConfiguration configuration)
@@ -77,7 +110,7 @@ public static class ContainerBackends
             "on" => null,
             "off" => $"{ModeKey} is 'off'",
             null or "" or "auto" => WhyNoContainerRuntime(configuration),
-            _ => throw new InvalidOperationException(
+            _ => throw new InvalidSettingException(
                 $"{ModeKey} is '{configuration[ModeKey]}'; use 'auto' (the default), 'on' or 'off'."),
         };
     }

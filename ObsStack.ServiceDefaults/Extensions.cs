@@ -29,6 +29,7 @@ public static partial class Extensions
     /// </remarks>
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
+        builder.AddStartupSettingsCheck();
         builder.AddHttpRequestDefaults();
         builder.ConfigureOpenTelemetry();
         builder.AddContinuousProfiling(ServiceIdentity.Register(builder).Attributes());

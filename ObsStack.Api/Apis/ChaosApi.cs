@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ObsStack.Api.Chaos;
@@ -30,12 +28,6 @@ public static class ChaosApi
 
     private const string Example = "{\"latencyMs\": 500, \"errorRate\": 0.5, \"exceptionRate\": 0, \"durationSeconds\": 300}";
 
-    // Unknown members are refused: "error_rate" silently ignored would look like a knob that does nothing.
-    private static readonly JsonSerializerOptions Strict = new(JsonSerializerOptions.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-    };
-
     public static IEndpointRouteBuilder MapChaosApi(this IEndpointRouteBuilder app)
     {
         // Full paths rather than a "/chaos" prefix: a group's "" route would be reported as http.route "/chaos/".
@@ -58,7 +50,7 @@ public static class ChaosApi
             return refused;
         }
 
-        var (knobs, problem) = await JsonRequestBody.ReadAsync<ChaosRequest>(request, MaxBodyBytes, Example, Strict, cancellationToken);
+        var (knobs, problem) = await JsonRequestBody.ReadAsync<ChaosRequest>(request, MaxBodyBytes, Example, cancellationToken);
         if (problem is not null)
         {
             return problem;

@@ -29,7 +29,8 @@ public sealed partial class DataSimulator(IOptions<DataOptions> options, ApiTele
             await Task.Delay(latency, cancellationToken);
         }
 
-        var elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        // Rounded as the log messages show it ({DurationMs:0.0}): a JSON field of 122.3, not 122.28559999999999.
+        var elapsedMs = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1);
         server?.AddEvent(new ActivityEvent("long running task finished",
             tags: new ActivityTagsCollection { ["data.id"] = id, ["duration_ms"] = elapsedMs }));
 
@@ -43,7 +44,7 @@ public sealed partial class DataSimulator(IOptions<DataOptions> options, ApiTele
 
         telemetry.DataRequests.Add(1, new KeyValuePair<string, object?>("outcome", DataOutcome.Success));
         LogServed(id, elapsedMs);
-        return new DataItem(id, $"item-{id}", Math.Round(elapsedMs, 1));
+        return new DataItem(id, $"item-{id}", elapsedMs);
     }
 
     /// <summary>Uniform between min and max; a slow share uniform between max and the slow latency: a body and a tail.</summary>

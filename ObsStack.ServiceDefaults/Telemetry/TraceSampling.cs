@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using OpenTelemetry.Trace;
+using ObsStack.ServiceDefaults.Startup;
 
 namespace ObsStack.ServiceDefaults.Telemetry;
 
@@ -25,7 +26,7 @@ internal static class TraceSampling
 
         if (!Samplers.Contains(name.Trim(), StringComparer.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException(
+            throw new InvalidSettingException(
                 $"OTEL_TRACES_SAMPLER '{name}' is not supported. Use {string.Join(", ", Samplers)}.");
         }
 
@@ -33,7 +34,7 @@ internal static class TraceSampling
         if (!string.IsNullOrWhiteSpace(arg)
             && !(double.TryParse(arg, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value is >= 0.0 and <= 1.0))
         {
-            throw new InvalidOperationException($"OTEL_TRACES_SAMPLER_ARG '{arg}' must be a number between 0 and 1.");
+            throw new InvalidSettingException($"OTEL_TRACES_SAMPLER_ARG '{arg}' must be a number between 0 and 1.");
         }
 
         return tracing; // The SDK builds the sampler from the two variables.

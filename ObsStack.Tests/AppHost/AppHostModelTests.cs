@@ -127,11 +127,44 @@ public sealed class AppHostModelTests
             var resource = Resource(appHost, name);
             Assert.IsNotType<ContainerResource>(resource);
             var snapshot = Assert.Single(resource.Annotations.OfType<ResourceSnapshotAnnotation>()).InitialSnapshot;
-            Assert.Equal(ContainerBackends.NotStartedState, snapshot.State?.Text);
-            Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}" == "Not started: ObsStack:Containers is 'off'. Start Docker or Podman and run the AppHost again.");
+            Assert.Equal(ContainerBackends.OffState, snapshot.State?.Text);
+            Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}" == "Not started: ObsStack:Containers is 'off'. Remove ObsStack:Containers=off (or set it to auto) and run the AppHost again.");
+            // Nothing to install: the user turned them off.
+            Assert.Empty(snapshot.Urls);
         }
 
         Assert.DoesNotContain(appHost.Resources, r => r.Name == "grafana-password");
+    }
+
+    [Fact]
+    public async Task Without_a_container_runtime_each_backend_links_to_what_to_install_in_the_resources_list()
+    {
+        await using var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
+            [$"--{ContainerBackends.ModeKey}=auto", "--ASPIRE_CONTAINER_RUNTIME=obsstack-no-such-runtime"]);
+
+        foreach (var name in Backends)
+        {
+            var snapshot = Assert.Single(Resource(appHost, name).Annotations.OfType<ResourceSnapshotAnnotation>()).InitialSnapshot;
+            Assert.Equal(ContainerBackends.NotStartedState, snapshot.State?.Text);
+            Assert.Contains(snapshot.Properties, p => p.Name == "Why"
+                && $"{p.Value}" == "Not started: no container runtime answers (obsstack-no-such-runtime is not installed). Start Docker or Podman and run the AppHost again.");
+            var link = Assert.Single(snapshot.Urls);
+            Assert.Equal(ContainerBackends.GetContainerRuntimeUrl, link.Url);
+            Assert.False(link.IsInternal);
+            Assert.Equal("No container runtime: get Docker or Podman", link.DisplayProperties.DisplayName);
+        }
+    }
+
+    [Fact]
+    public async Task The_incident_drill_is_a_set_of_commands_on_the_api_and_the_worker()
+    {
+        await using var appHost = await CreateAppHostAsync("off");
+
+        Assert.Equal(
+            [IncidentDrillCommands.InjectErrorsCommand, IncidentDrillCommands.InjectLatencyCommand, IncidentDrillCommands.StopChaosCommand],
+            Resource(appHost, "api").Annotations.OfType<ResourceCommandAnnotation>().Select(c => c.Name).Intersect(
+                [IncidentDrillCommands.InjectErrorsCommand, IncidentDrillCommands.InjectLatencyCommand, IncidentDrillCommands.StopChaosCommand]));
+        Assert.Contains(Resource(appHost, "worker").Annotations.OfType<ResourceCommandAnnotation>(), c => c.Name == IncidentDrillCommands.JobBurstCommand);
     }
 
     [Theory]

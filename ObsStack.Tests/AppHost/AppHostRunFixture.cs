@@ -1,6 +1,8 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.AppHost;
@@ -8,7 +10,8 @@ namespace ObsStack.Tests.AppHost;
 /// <summary>
 /// The real AppHost, run once for the collection through Aspire.Hosting.Testing: DCP starts worker and api as
 /// processes, as F5 does, with the container backends off (what a machine without Docker or Podman gets, forced so
-/// the run is the same on every machine). The services' backend destinations point at an OTLP receiver on loopback,
+/// the run is the same on every machine), and the Aspire dashboard on loopback ports of its own, receiving the
+/// services' telemetry as under F5. The services' backend destinations point at an OTLP receiver on loopback,
 /// so the test sees what Tempo, Loki and Prometheus would receive.
 /// </summary>
 public sealed class AppHostRunFixture : IAsyncLifetime
@@ -31,7 +34,15 @@ public sealed class AppHostRunFixture : IAsyncLifetime
         _receiver = await OtlpReceiver.StartAsync();
         using var timeout = new CancellationTokenSource(StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
+            new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
             [$"--{ContainerBackends.ModeKey}=off", $"--Parameters:chaos-key={ChaosKey}"], timeout.Token);
+
+        // The AppHost's own log, every resource's console lines and every test request would otherwise be written to
+        // the test run's console (thousands of lines a minute); warnings and errors still are.
+        appHost.Services.AddLogging(logging => logging
+            .AddFilter("Aspire", LogLevel.Warning)
+            .AddFilter("System.Net.Http", LogLevel.Warning)
+            .AddFilter($"{appHost.Environment.ApplicationName}.Resources", LogLevel.Warning));
 
         foreach (var service in appHost.Resources.OfType<ProjectResource>())
         {

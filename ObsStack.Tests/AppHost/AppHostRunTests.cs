@@ -4,6 +4,7 @@ using System.Text.Json;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using ObsStack.Tests.Infrastructure;
 
 namespace ObsStack.Tests.AppHost;
@@ -71,6 +72,37 @@ public sealed class AppHostRunTests(AppHostRunFixture fixture)
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
     }
 
+    [Fact]
+    public async Task The_drill_commands_turn_the_api_s_knobs_with_the_key_and_say_what_is_in_force()
+    {
+        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
+        using var api = fixture.App.CreateHttpClient("api", "http");
+        try
+        {
+            var injected = await commands.ExecuteCommandAsync("api", IncidentDrillCommands.InjectErrorsCommand);
+            Assert.True(injected.Success, injected.Message);
+            Assert.Matches(@"^Chaos on: 50% errors on GET /data/\{id\} until \d\d:\d\d:\d\d UTC\.$", injected.Message);
+            var chaos = JsonDocument.Parse(await api.GetStringAsync("/chaos")).RootElement;
+            Assert.True(chaos.GetProperty("active").GetBoolean());
+            Assert.Equal(IncidentDrillCommands.InjectedErrorRate, chaos.GetProperty("errorRate").GetDouble());
+
+            var slowed = await commands.ExecuteCommandAsync("api", IncidentDrillCommands.InjectLatencyCommand);
+            Assert.True(slowed.Success, slowed.Message);
+            Assert.StartsWith($"Chaos on: +{IncidentDrillCommands.InjectedLatencyMs} ms latency on GET /data/{{id}} until ", slowed.Message);
+
+            var burst = await commands.ExecuteCommandAsync("worker", IncidentDrillCommands.JobBurstCommand);
+            Assert.True(burst.Success, burst.Message);
+        }
+        finally
+        {
+            var stopped = await commands.ExecuteCommandAsync("api", IncidentDrillCommands.StopChaosCommand);
+            Assert.True(stopped.Success, stopped.Message);
+            Assert.Equal("Chaos off: GET /data/{id} runs normally.", stopped.Message);
+        }
+
+        Assert.False(JsonDocument.Parse(await api.GetStringAsync("/chaos")).RootElement.GetProperty("active").GetBoolean());
+    }
+
     [Theory]
     [InlineData("worker")]
     [InlineData("api")]
@@ -107,7 +139,7 @@ public sealed class AppHostRunTests(AppHostRunFixture fixture)
             $"{backend} is not in the resource list.");
 
         var snapshot = current!.Snapshot;
-        Assert.Equal(ContainerBackends.NotStartedState, snapshot.State?.Text);
+        Assert.Equal(ContainerBackends.OffState, snapshot.State?.Text);
         Assert.Equal(KnownResourceStateStyles.Warn, snapshot.State?.Style);
         Assert.Contains(snapshot.Properties, p => p.Name == "Why" && $"{p.Value}".Contains("ObsStack:Containers"));
     }

@@ -45,7 +45,7 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
     /// <summary>Every log line the service wrote (all categories, all levels).</summary>
     public LogCapture Logs { get; } = new();
 
-    /// <summary>Set before <see cref="Start"/>: the service's console lines go here instead of standard output.</summary>
+    /// <summary>Set before <see cref="Start"/>: the service's console lines go here (without it they are dropped).</summary>
     public Stream? ConsoleOutput { get; init; }
 
     public HttpClient Client() => new() { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(30) };
@@ -73,11 +73,12 @@ public class ServiceApp<TMarker> : WebApplicationFactory<TMarker> where TMarker 
         builder.UseEnvironment("Testing");
         builder.UseSetting("urls", $"http://127.0.0.1:{_port}");
         builder.ConfigureLogging(logging => logging.AddProvider(Logs));
-        if (ConsoleOutput is { } console)
-        {
-            builder.ConfigureTestServices(services =>
-                services.AddSingleton(new BatchingLineWriter(console, TextWriter.Null, new JsonLinesConsoleLoggerOptions().MaxPendingBytes)));
-        }
+        // Without a capture the lines are dropped, not written to the test run's console: `dotnet test` prints the test
+        // process's output at the verbosity that shows skip reasons, and every request's line would bury them.
+        // Logs has every line for the assertions.
+        var console = ConsoleOutput ?? Stream.Null;
+        builder.ConfigureTestServices(services =>
+            services.AddSingleton(new BatchingLineWriter(console, TextWriter.Null, new JsonLinesConsoleLoggerOptions().MaxPendingBytes)));
 
         // UseSetting (not ConfigureAppConfiguration): ServiceDefaults reads some keys while Program.cs runs, before Build().
         foreach (var (key, value) in _settings)

@@ -92,6 +92,33 @@ public sealed class JsonLinesConsoleFormatterTests
     }
 
     [Fact]
+    public async Task Job_and_data_lines_carry_DurationMs_rounded_as_their_message_shows_it()
+    {
+        using var workerConsole = new ObsStack.Tests.Infrastructure.ConsoleCapture();
+        using var apiConsole = new ObsStack.Tests.Infrastructure.ConsoleCapture();
+        await using var worker = new ObsStack.Tests.Infrastructure.WorkerApp { ConsoleOutput = workerConsole }.Start();
+        await using var api = new ObsStack.Tests.Api.ApiApp { ConsoleOutput = apiConsole }.Start();
+        using var workerClient = worker.Client();
+        using var apiClient = api.Client();
+
+        using var accepted = await workerClient.PostAsync("/jobs", new StringContent(
+            $"{{\"urls\": [\"{new Uri(worker.Address, "/demo/work/5")}\"]}}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+        (await apiClient.GetAsync("/data/5")).EnsureSuccessStatusCode();
+
+        foreach (var (console, message) in new[] { (workerConsole, "success: GET"), (apiConsole, "Data 5 served in") })
+        {
+            await ObsStack.Tests.Infrastructure.Poll.UntilAsync(() => console.Lines().Any(l => l.Contains(message)),
+                $"a line with '{message}'", TimeSpan.FromSeconds(30));
+            var line = console.Lines().First(l => l.Contains(message));
+            // The raw text, not a parsed double: 122.3 in the line, as in the message, not 122.28559999999999.
+            var duration = System.Text.RegularExpressions.Regex.Match(line, "\"DurationMs\":([^,}]+)").Groups[1].Value;
+            Assert.Matches(@"^\d+(\.\d)?$", duration);
+            Assert.Contains($" {double.Parse(duration, System.Globalization.CultureInfo.InvariantCulture):0.0} ms", line);
+        }
+    }
+
+    [Fact]
     public void Outside_a_span_there_are_no_trace_fields_and_exceptions_are_one_escaped_field()
     {
         var json = Write("Boom", [], includeScopes: false, exception: new InvalidOperationException("line1\nline2"));

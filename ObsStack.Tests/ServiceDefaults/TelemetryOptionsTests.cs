@@ -34,7 +34,7 @@ public sealed class TelemetryOptionsTests
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
         builder.Configuration[key] = "   ";
 
-        var error = Assert.Throws<InvalidOperationException>(() =>
+        var error = Assert.Throws<ObsStack.ServiceDefaults.Startup.InvalidSettingException>(() =>
         {
             builder.ConfigureOpenTelemetry();
             using var host = builder.Build();

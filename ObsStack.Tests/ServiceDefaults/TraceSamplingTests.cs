@@ -60,7 +60,7 @@ public sealed class TraceSamplingTests
     [InlineData("traceidratio", "half", "OTEL_TRACES_SAMPLER_ARG 'half' must be a number between 0 and 1")]
     public void Bad_values_fail_at_start_saying_what_to_set(string sampler, string? arg, string message)
     {
-        var error = Assert.Throws<InvalidOperationException>(
+        var error = Assert.Throws<ObsStack.ServiceDefaults.Startup.InvalidSettingException>(
             () => new Sampling(ratio: 1.0, ("OTEL_TRACES_SAMPLER", sampler), ("OTEL_TRACES_SAMPLER_ARG", arg)));
 
         Assert.Contains(message, error.Message);

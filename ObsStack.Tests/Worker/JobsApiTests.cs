@@ -32,7 +32,7 @@ public sealed class JobsApiTests : IClassFixture<JobsApiTests.Worker>
     {
         // case, body, content type, status, text the problem must contain
         { "malformed JSON", "{\"urls\": [", "application/json", 400, "not valid JSON" },
-        { "wrong JSON shape", "{\"urls\": 42}", "application/json", 400, "not valid JSON" },
+        { "wrong JSON shape", "{\"urls\": 42}", "application/json", 400, "must be a JSON array" },
         { "JSON null", "null", "application/json", 400, "JSON null" },
         { "no urls property", "{}", "application/json", 400, "At least one URL" },
         { "empty batch", "{\"urls\": []}", "application/json", 400, "At least one URL" },

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ObsStack.ServiceDefaults.Http;
 using ObsStack.Worker.Jobs;
@@ -35,7 +34,7 @@ public static class JobsApi
     public static async Task<Results<Accepted<SubmitJobsResponse>, ValidationProblem, ProblemHttpResult>> SubmitJobs(
         HttpRequest request, JobIntake intake, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonRequestBody.ReadAsync<SubmitJobsRequest>(request, MaxBodyBytes, Example, JsonSerializerOptions.Web, cancellationToken);
+        var (body, problem) = await JsonRequestBody.ReadAsync<SubmitJobsRequest>(request, MaxBodyBytes, Example, cancellationToken);
         if (problem is not null)
         {
             return problem;

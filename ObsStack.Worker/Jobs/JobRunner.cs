@@ -119,7 +119,8 @@ public sealed partial class JobRunner(
 
         store.Complete(job, result);
 
-        var ms = result.DurationSeconds * 1000;
+        // Rounded as the message shows it ({DurationMs:0.0}): the JSON field then reads 122.3, not 122.28559999999999.
+        var ms = Math.Round(result.DurationSeconds * 1000, 1);
         if (result.Status == JobStatus.Success)
         {
             LogSucceeded(job.Id, job.Url, result.HttpStatusCode, ms, result.Bytes, workerId);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using OpenTelemetry.Exporter;
+using ObsStack.ServiceDefaults.Startup;
 
 namespace ObsStack.ServiceDefaults.Telemetry.Export;
 
@@ -44,7 +45,7 @@ internal static class OtlpDestinations
         {
             if (!Uri.TryCreate(standard, UriKind.Absolute, out var baseUri))
             {
-                throw new InvalidOperationException(
+                throw new InvalidSettingException(
                     $"OTEL_EXPORTER_OTLP_ENDPOINT '{standard}' is not an absolute URL. Set it to e.g. http://localhost:4317 or unset it.");
             }
 
@@ -64,7 +65,7 @@ internal static class OtlpDestinations
             if (!backend.IsAbsoluteUri)
             {
                 // A blank or relative value binds to a relative Uri: an exporter that could never send.
-                throw new InvalidOperationException(
+                throw new InvalidSettingException(
                     $"Telemetry:{signal}:OtlpEndpoint '{backend.OriginalString}' is not an absolute URL. Set it to the backend's full OTLP URL (e.g. {ExampleBackend(signal)}) or unset it.");
             }
 
@@ -86,7 +87,7 @@ internal static class OtlpDestinations
     {
         null or "" or "grpc" => OtlpExportProtocol.Grpc,
         "http/protobuf" => OtlpExportProtocol.HttpProtobuf,
-        _ => throw new InvalidOperationException(
+        _ => throw new InvalidSettingException(
             $"OTEL_EXPORTER_OTLP_PROTOCOL '{value}' is not supported. Use 'grpc' or 'http/protobuf'."),
     };
 
