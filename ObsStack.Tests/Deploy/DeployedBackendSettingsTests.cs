@@ -88,11 +88,14 @@ public sealed partial class DeployedBackendSettingsTests
         var files = Directory.GetFiles(HelmDirectory, "*.yaml").Select(path => Path.GetFileName(path)).Order().ToList();
 
         Assert.Equal(Charts.Keys.Order(), files);
+        var documented = HelmInstall().Matches(File.ReadAllText(Path.Combine(Root, "docs", "deployment.md")))
+            .ToDictionary(m => m.Groups["values"].Value, m => (m.Groups["chart"].Value, m.Groups["version"].Value));
+        Assert.Equal(Charts.OrderBy(p => p.Key), documented.OrderBy(p => p.Key));
         foreach (var (file, (chart, version)) in Charts)
         {
             var text = File.ReadAllText(Path.Combine(HelmDirectory, file));
             Assert.NotEmpty(GrafanaFiles.ParseYaml(text));
-            // The install command in the file's header is the one docs/deployment.md gives.
+            // The install command in the file's header, as docs/deployment.md gives it.
             var install = Assert.Single(HelmInstall().Matches(text));
             Assert.Equal(chart, install.Groups["chart"].Value);
             Assert.Equal(version, install.Groups["version"].Value);
