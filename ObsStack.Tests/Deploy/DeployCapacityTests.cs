@@ -60,8 +60,10 @@ public sealed class DeployCapacityTests(ITestOutputHelper output)
 
         // Waiting reads only what the sink received: a poll of the worker would add spans of its own.
         var logs = sink.Totals("logs");
-        await Poll.UntilAsync(() => sink.LastMetrics is { } last && ExportedJobs(last.Request) >= Jobs, $"{Jobs} jobs finished, as exported", TimeSpan.FromSeconds(90));
-        await Poll.UntilAsync(() => WorkerSpans(sink).Count >= 2 * Jobs + Batches && logs.Items >= Jobs, "every span and log record exported", TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => sink.LastMetrics is { } last && ExportedJobs(last.Request) >= Jobs,
+            $"{Jobs} jobs finished, as exported", TimeSpan.FromSeconds(90));
+        await Poll.UntilAsync(() => WorkerSpans(sink).Count >= 2 * Jobs + Batches && logs.Items >= Jobs,
+            "every span and log record exported", TimeSpan.FromSeconds(30));
         var (traceItems, traceBytes) = WorkerSpans(sink);
         var (logBytes, logItems, logRequests) = (logs.Bytes, logs.Items, logs.Requests);
         var scraped = (await client.MetricsAsync()).Split('\n').Count(line => line.Length > 0 && line[0] != '#');
@@ -70,11 +72,12 @@ public sealed class DeployCapacityTests(ITestOutputHelper output)
 
         double PerJob(long value) => (double)value / Jobs;
         output.WriteLine($"jobs: {Jobs} ({BatchSize} per POST /jobs), default export batching");
-        output.WriteLine($"traces:  {traceBytes / Jobs,7:0} bytes/job  {PerJob(traceItems):0.00} spans/job  ("
-            + string.Join(", ", WorkerSpanNames.Select(name => $"{name}: {sink.Spans[name].Bytes / sink.Spans[name].Count:0} bytes/span")) + ")");
+        var perSpan = WorkerSpanNames.Select(name => $"{name}: {sink.Spans[name].Bytes / sink.Spans[name].Count:0} bytes/span");
+        output.WriteLine($"traces:  {traceBytes / Jobs,7:0} bytes/job  {PerJob(traceItems):0.00} spans/job  ({string.Join(", ", perSpan)})");
         output.WriteLine($"logs:    {PerJob(logBytes),7:0} bytes/job  {PerJob(logItems):0.00} records/job  {logRequests} requests");
         output.WriteLine($"metrics: {metricsBytes,7} bytes per export (one instance, every series, exemplars included)");
-        output.WriteLine($"series per instance: {series} in Prometheus from OTLP (histogram buckets, _sum, _count, target_info); {scraped} samples on /metrics");
+        output.WriteLine($"series per instance: {series} in Prometheus from OTLP (histogram buckets, _sum, _count, "
+            + $"target_info); {scraped} samples on /metrics");
 
         // process_job and its fetch per job, and one POST /jobs span per 100 jobs; one log line per job.
         Assert.InRange(PerJob(traceItems), 2.0, 2.02);
