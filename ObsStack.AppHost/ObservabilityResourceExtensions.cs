@@ -104,7 +104,10 @@ public static class ObservabilityResourceExtensions
         IResourceBuilder<ParameterResource> adminPassword, TelemetryBackends backends) =>
         builder.AddContainer(name, GrafanaImage, GrafanaTag)
             .WithImageRegistry(Registry)
-            .WithBindMount("../grafana/provisioning", "/etc/grafana/provisioning", isReadOnly: true)
+            // Only the two provisioning folders ObsStack fills: the image's own /etc/grafana/provisioning also holds
+            // plugins/ and alerting/, and Grafana logs an error on every start for each of them that is missing.
+            .WithBindMount("../grafana/provisioning/datasources", "/etc/grafana/provisioning/datasources", isReadOnly: true)
+            .WithBindMount("../grafana/provisioning/dashboards", "/etc/grafana/provisioning/dashboards", isReadOnly: true)
             // Dashboard provider path (grafana/provisioning/dashboards/dashboards.yaml): /etc/grafana/dashboards.
             .WithBindMount("../grafana/dashboards", "/etc/grafana/dashboards", isReadOnly: true)
             .WithDataVolume("/var/lib/grafana")
