@@ -85,9 +85,15 @@ public sealed partial class RedisWorkerPool(
                     await WhileAvailableAsync(engine.EnsureGroupAsync, stoppingToken);
                     poll = MaxPoll;
                 }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A bug, not an outage: said loudly, and the taker goes on rather than leave the workers idle for good.
+                    LogTakeFailed(ex);
+                    poll = MaxBackoff;
+                }
                 finally
                 {
-                    _free!.Release(count - taken);
+                    Release(count - taken);
                 }
 
                 if (taken == 0)
@@ -140,7 +146,7 @@ public sealed partial class RedisWorkerPool(
                 }
                 finally
                 {
-                    _free.Release(count - taken);
+                    Release(count - taken);
                 }
             }
         }
@@ -173,6 +179,15 @@ public sealed partial class RedisWorkerPool(
         }
     }
 
+    /// <summary>Gives back workers reserved for a take that brought fewer entries.</summary>
+    private void Release(int unused)
+    {
+        if (unused > 0)
+        {
+            _free!.Release(unused);
+        }
+    }
+
     /// <summary>Waits for one free worker, then reserves every other free one too: the count to take in one read.</summary>
     private async Task<int> ReserveAsync(CancellationToken stoppingToken)
     {
@@ -195,36 +210,52 @@ public sealed partial class RedisWorkerPool(
         var accepted = 0;
         foreach (var entry in entries)
         {
-            var job = RedisJobEngine.Parse(entry, out var problem);
-            if (job is null || entry.Attempt == 0)
+            try
             {
-                problem ??= "no job state for its id (never accepted through intake, or evicted)";
-                await engine.DeadLetterAsync(entry, problem);
-                telemetry.DeadLettered.Add(1);
-                LogDeadLettered(entry.Id, problem);
-                continue;
+                if (await AcceptAsync(entry, reclaimed))
+                {
+                    accepted++;
+                }
             }
-
-            if (reclaimed)
+            catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
             {
-                telemetry.Reclaimed.Add(1);
-                LogReclaimed(job.Id, entry.Id, job.Attempt);
+                // Neither dead-lettered nor given up: the entry stays taken and is reclaimed after the visibility timeout.
+                engine.Unavailable(ex);
             }
-
-            if (job.Attempt > _options.MaxAttempts)
-            {
-                job.Attempt = _options.MaxAttempts;
-                LogGivenUp(job.Id, _options.MaxAttempts);
-                await runner.RecordNotStartedAsync(job,
-                    $"Canceled: {_options.MaxAttempts} runs each ended without an outcome (a worker died or stopped mid-job); {WorkerPoolOptions.SectionName}:MaxAttempts.");
-                continue;
-            }
-
-            _taken.Writer.TryWrite(job);
-            accepted++;
         }
 
         return accepted;
+    }
+
+    /// <summary>True when the entry's job went to a worker.</summary>
+    private async Task<bool> AcceptAsync(TakenEntry entry, bool reclaimed)
+    {
+        var job = RedisJobEngine.Parse(entry, out var problem);
+        if (job is null || entry.Attempt == 0)
+        {
+            problem ??= "no job state for its id (never accepted through intake, or evicted)";
+            await engine.DeadLetterAsync(entry, problem);
+            telemetry.DeadLettered.Add(1);
+            LogDeadLettered(entry.Id, problem);
+            return false;
+        }
+
+        if (reclaimed)
+        {
+            telemetry.Reclaimed.Add(1);
+            LogReclaimed(job.Id, entry.Id, job.Attempt);
+        }
+
+        if (job.Attempt > _options.MaxAttempts)
+        {
+            job.Attempt = _options.MaxAttempts;
+            LogGivenUp(job.Id, _options.MaxAttempts);
+            await runner.RecordNotStartedAsync(job,
+                $"Canceled: {_options.MaxAttempts} runs each ended without an outcome (a worker died or stopped mid-job); {WorkerPoolOptions.SectionName}:MaxAttempts.");
+            return false;
+        }
+
+        return _taken.Writer.TryWrite(job);
     }
 
     private async Task RunWorkerAsync(int workerId)
@@ -336,6 +367,9 @@ public sealed partial class RedisWorkerPool(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started on Redis: {Workers} workers as consumer {Consumer}, shared queue capacity {QueueCapacity}")]
     private partial void LogStarted(int workers, int queueCapacity, string consumer);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Taking jobs from Redis failed; retrying")]
+    private partial void LogTakeFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered queue entry {EntryId}: {Problem}; moved to the dead-letter stream, not retried")]
     private partial void LogDeadLettered(string entryId, string problem);
