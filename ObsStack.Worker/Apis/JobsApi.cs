@@ -61,7 +61,9 @@ public static class JobsApi
 
             case IntakeResult.Refused { Reason: EnqueueOutcome.Unavailable }:
                 request.HttpContext.Response.Headers.RetryAfter = UnavailableRetryAfterSeconds.ToString();
-                return EngineUnavailable("nothing from this request was queued");
+                // Unreachable: the client fails fast and nothing was sent. Only slow: the batch may still land, which the
+                // answer says rather than promise "nothing queued".
+                return EngineUnavailable("nothing from this request was queued if Redis was unreachable; if it was only slow (past WorkerPool:EngineTimeout), the batch may still have been queued");
 
             default:
                 request.HttpContext.Response.Headers.RetryAfter = "5";
