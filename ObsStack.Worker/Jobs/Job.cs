@@ -51,6 +51,14 @@ public sealed class Job
     [JsonIgnore]
     public int Attempt { get; set; } = 1;
 
+    /// <summary>With Redis: the worker will be free after this job, so recording its outcome may take the next one too.</summary>
+    [JsonIgnore]
+    internal bool TakeNext { get; set; }
+
+    /// <summary>With Redis: the entry taken with this job's outcome (<see cref="TakeNext"/>), for the same worker slot.</summary>
+    [JsonIgnore]
+    internal Redis.TakenEntry? Next { get; set; }
+
     public JobState State { get; internal set; } = JobState.Queued;
     public DateTimeOffset? StartedAt { get; internal set; }
     public DateTimeOffset? CompletedAt { get; internal set; }

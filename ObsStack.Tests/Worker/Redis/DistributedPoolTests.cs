@@ -98,14 +98,14 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
         (string, string)[] settings =
         [
             ("WorkerPool__Workers", "1"), ("WorkerPool__MaxAttempts", "1"),
-            ("WorkerPool__JobTimeout", "00:00:00.500"), ("WorkerPool__VisibilityTimeout", "00:00:02"),
+            ("WorkerPool__JobTimeout", "00:00:05"), ("WorkerPool__VisibilityTimeout", "00:00:07"),
         ];
         Guid id;
         await using (var victim = await StartWorkerAsync(settings))
         {
             using var submit = victim.Client();
             id = (await submit.SubmitAsync(_target.Url("/hold")))[0];
-            await Poll.UntilAsync(() => _target.InFlight == 1, "the job to be running", RunTimeout);
+            await Poll.UntilAsync(() => _target.InFlight == 1, $"the job to be running:\n{string.Join('\n', victim.Lines.TakeLast(20))}", RunTimeout);
             await victim.KillAsync();
         }
 

@@ -139,6 +139,11 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
     {
         var result = await _db.ScriptEvaluateAsync(RedisScripts.Take, [Stream],
             [Group, Consumer, count, _time.GetUtcNow().ToUnixTimeMilliseconds(), $"{_prefix}:job:"]);
+        return ToTaken(result);
+    }
+
+    private static List<TakenEntry> ToTaken(RedisResult result)
+    {
         var entries = (RedisResult[])result!;
         var taken = new List<TakenEntry>(entries.Length);
         foreach (var entry in entries)
@@ -209,18 +214,24 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
 
     /// <summary>
     /// Writes the outcome and acknowledges the entry in one step, retrying while Redis is unreachable until
-    /// <see cref="GiveUp"/>: the outcome of a job that ran is not dropped because Redis restarted meanwhile.
+    /// <see cref="GiveUp"/>: the outcome of a job that ran is not dropped because Redis restarted meanwhile. When the job
+    /// asks for it (<see cref="Job.TakeNext"/>), the same step takes the worker's next entry into <see cref="Job.Next"/>.
     /// </summary>
     public async ValueTask CompleteAsync(Job job, JobResult result)
     {
         RedisKey[] keys = [JobKey(job.Id), Stream, Finished];
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         RedisValue[] args =
         [
-            Group, job.EntryId ?? "", _time.GetUtcNow().ToUnixTimeMilliseconds(), "",
+            Group, job.EntryId ?? "", now, "",
             JsonSerializer.Serialize(result, JsonSerializerOptions.Web),
             (long)_options.ResultRetention.TotalSeconds, _options.ResultCapacity,
+            // Nothing more is taken once intake closed for shutdown.
+            job.TakeNext && Volatile.Read(ref _closed) == 0 ? 1 : 0, Consumer, $"{_prefix}:job:",
         ];
-        await RetryWhileUnavailableAsync(() => _db.ScriptEvaluateAsync(RedisScripts.Complete, keys, args));
+        RedisResult? taken = null;
+        await RetryWhileUnavailableAsync(async () => taken = await _db.ScriptEvaluateAsync(RedisScripts.Complete, keys, args));
+        job.Next = taken is null ? null : ToTaken(taken) is [var next] ? next : null;
     }
 
     public bool HandsBackAborted => true;

@@ -34,33 +34,44 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: stream. ARGV: group, consumer, count, started (Unix ms), job-state key prefix. Takes up to count new
-    /// entries for this consumer and starts a run of each in the same step (one round trip for the batch): returns
-    /// {entry id, fields, attempt} per entry, attempt 0 when the entry names no job with a state (a poisoned entry).
+    /// The take step shared by <see cref="Take"/> and <see cref="Complete"/>: up to count new entries for the consumer,
+    /// each with its run started (attempt + 1, state Running); {entry id, fields, attempt} per entry, attempt 0 when the
+    /// entry names no job with a state (a poisoned entry).
     /// </summary>
-    public const string Take = """
-        local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
-        if not read then
-          return {}
-        end
-        local taken = {}
-        for _, entry in ipairs(read[1][2]) do
-          local fields = entry[2]
-          local id
-          for i = 1, #fields, 2 do
-            if fields[i] == 'id' then id = fields[i + 1] end
+    private const string TakeFunction = """
+        local function take(stream, group, consumer, count, started, prefix)
+          local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')
+          if not read then
+            return {}
           end
-          local attempt = 0
-          if id then
-            local key = ARGV[5] .. id
-            if redis.call('EXISTS', key) == 1 then
-              attempt = redis.call('HINCRBY', key, 'attempt', 1)
-              redis.call('HSET', key, 'state', 'Running', 'started', ARGV[4])
+          local taken = {}
+          for _, entry in ipairs(read[1][2]) do
+            local fields = entry[2]
+            local id
+            for i = 1, #fields, 2 do
+              if fields[i] == 'id' then id = fields[i + 1] end
             end
+            local attempt = 0
+            if id then
+              local key = prefix .. id
+              if redis.call('EXISTS', key) == 1 then
+                attempt = redis.call('HINCRBY', key, 'attempt', 1)
+                redis.call('HSET', key, 'state', 'Running', 'started', started)
+              end
+            end
+            taken[#taken + 1] = {entry[1], fields, attempt}
           end
-          taken[#taken + 1] = {entry[1], fields, attempt}
+          return taken
         end
-        return taken
+
+        """;
+
+    /// <summary>
+    /// KEYS: stream. ARGV: group, consumer, count, started (Unix ms), job-state key prefix. Takes up to count new
+    /// entries for this consumer and starts a run of each in the same step (one round trip for the batch).
+    /// </summary>
+    public const string Take = TakeFunction + """
+        return take(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
         """;
 
     /// <summary>
@@ -78,11 +89,13 @@ internal static class RedisScripts
 
     /// <summary>
     /// KEYS: job-state hash, stream, finished index (sorted set by completion time). ARGV: group, entry id, completed
-    /// (Unix ms), trace id, result (JSON), retention (s), capacity. Records the outcome, acknowledges and deletes the
-    /// entry in the same step (an outcome without its acknowledgement would run the job again), gives the state its TTL,
-    /// and trims the index to the retention and the capacity, deleting the states it drops.
+    /// (Unix ms), trace id, result (JSON), retention (s), capacity, entries to take next (0 or 1), consumer, job-state
+    /// key prefix. Records the outcome, acknowledges and deletes the entry in the same step (an outcome without its
+    /// acknowledgement would run the job again), gives the state its TTL, and trims the index to the retention and the
+    /// capacity, deleting the states it drops. Then takes the worker's next job as <see cref="Take"/> does: one round
+    /// trip per job instead of two on a busy queue.
     /// </summary>
-    public const string Complete = """
+    public const string Complete = TakeFunction + """
         redis.call('HSET', KEYS[1], 'state', 'Completed', 'completed', ARGV[3], 'result', ARGV[5])
         if ARGV[4] ~= '' then
           redis.call('HSET', KEYS[1], 'trace', ARGV[4])
@@ -100,7 +113,10 @@ internal static class RedisScripts
           redis.call('DEL', unpack(oldest))
           redis.call('ZREMRANGEBYRANK', KEYS[3], 0, #oldest - 1)
         end
-        return 1
+        if tonumber(ARGV[8]) > 0 then
+          return take(KEYS[2], ARGV[1], ARGV[9], ARGV[8], ARGV[3], ARGV[10])
+        end
+        return {}
         """;
 
     /// <summary>

@@ -255,7 +255,15 @@ public sealed partial class RedisWorkerPool(
             return false;
         }
 
-        return _taken.Writer.TryWrite(job);
+        if (_taken.Writer.TryWrite(job))
+        {
+            return true;
+        }
+
+        // Taken just as shutdown closed the buffer: back to the queue at once rather than after the visibility timeout.
+        await engine.HandBackAsync(job);
+        Interlocked.Increment(ref _handedBack);
+        return false;
     }
 
     private async Task RunWorkerAsync(int workerId)
@@ -264,6 +272,8 @@ public sealed partial class RedisWorkerPool(
         using var deadline = runner.CreateDeadline(_abortInFlight.Token);
         await foreach (var job in _taken.Reader.ReadAllAsync())
         {
+            // The slot this job holds passes to the next job when recording its outcome took one (TakeNext).
+            var slotPassed = false;
             try
             {
                 if (_stopping)
@@ -274,7 +284,12 @@ public sealed partial class RedisWorkerPool(
                     continue;
                 }
 
+                job.TakeNext = true;
                 await runner.RunAsync(job, workerId, deadline);
+                if (job.Next is { } next)
+                {
+                    slotPassed = await AcceptAsync([next], reclaimed: false) == 1;
+                }
             }
             catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
             {
@@ -284,7 +299,10 @@ public sealed partial class RedisWorkerPool(
             }
             finally
             {
-                _free!.Release();
+                if (!slotPassed)
+                {
+                    _free!.Release();
+                }
             }
         }
     }
