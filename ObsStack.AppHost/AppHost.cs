@@ -12,7 +12,8 @@ var chaosKey = builder.AddParameter("chaos-key",
 // The five backends run as containers. Without Docker or Podman they are listed as not started, saying why, and
 // worker and api run with their telemetry in the Aspire dashboard only (ObsStack:Containers = auto | on | off).
 TelemetryBackends? backends = null;
-if (builder.ContainerBackendsCanRun())
+var containers = builder.ContainerBackendsCanRun();
+if (containers)
 {
     // Generated on first run and kept in this project's user secrets (Parameters:grafana-password), never in the repo.
     var grafanaPassword = builder.AddParameter("grafana-password",
@@ -31,6 +32,9 @@ if (builder.ContainerBackendsCanRun())
         .WithGrafanaDashboardLink("obsstack-dotnet-runtime", ".NET runtime");
 }
 
+// The job engine: Redis (a container, or ConnectionStrings:redis) shared by the worker replicas; else the in-process pool.
+var redis = builder.AddJobEngine(containers);
+
 // Telemetry is optional by design: the services push to the backends but never wait for them.
 var api = builder.AddProject<Projects.ObsStack_Api>("api")
     .WithExternalHttpEndpoints()
@@ -43,6 +47,7 @@ var api = builder.AddProject<Projects.ObsStack_Api>("api")
 var worker = builder.AddProject<Projects.ObsStack_Worker>("worker")
     .WithHttpHealthCheck("/health")
     .WithTelemetryBackends(backends)
+    .WithJobEngine(redis)
     .WithJobBurstCommand(api)
     .WithReference(api).WaitFor(api);
 

@@ -25,7 +25,9 @@ internal static class Suites
                        HttpClient loop, worker off/full/full+profiler at 4 and 8 workers (~25 min;
                        --workers 4,8  --scenarios off,full,full+profiler; --baseline DIR: also run the
                        worker built in DIR next to this build's, e.g. `dotnet build -c Release ObsStack.Worker
-                       -o DIR` on an older commit, for before/after ratios within each round)
+                       -o DIR` on an older commit, for before/after ratios within each round; --redis 1,2: also
+                       the Redis job engine with 1 and 2 worker processes on a loopback redis-server, AOF fsync
+                       --fsync everysec[,always], against the in-process pool in the same rounds)
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
@@ -142,6 +144,16 @@ internal static class Suites
             ? Path.Combine(Path.GetFullPath(baseline), "ObsStack.Worker.dll") is var dll && File.Exists(dll)
                 ? dll
                 : throw new ArgumentException($"--baseline: no ObsStack.Worker.dll in '{baseline}'; build one there with `dotnet build -c Release ObsStack.Worker -o {baseline}`.")
+            : null,
+        RedisProcesses: options.TryGetValue("redis", out var processes)
+            ? [.. processes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 8
+                    ? n
+                    : throw new ArgumentException($"--redis takes worker-process counts from 1 to 8, comma-separated (1,2); got '{p}'."))]
+            : null,
+        RedisFsync: options.TryGetValue("fsync", out var fsync)
+            ? [.. fsync.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(f => f is "everysec" or "always" or "no" ? f : throw new ArgumentException($"--fsync takes everysec, always or no, comma-separated; got '{f}'."))]
             : null);
 
     private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)

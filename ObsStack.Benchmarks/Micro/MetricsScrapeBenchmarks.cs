@@ -86,7 +86,8 @@ public class MetricsScrapeBenchmarks
     private static void RecordWorker(IMeterFactory meters)
     {
         var pool = Options.Create(new WorkerPoolOptions());
-        var telemetry = new WorkerTelemetry(meters, new JobQueue(pool), pool);
+        var queue = new JobQueue(pool);
+        var telemetry = new WorkerTelemetry(meters, new InProcessJobEngine(queue, new JobStore(pool), TimeProvider.System), pool);
         var random = new Random(1);
         foreach (var status in new[] { JobStatus.Success, JobStatus.Failed, JobStatus.Timeout, JobStatus.Canceled })
         {

@@ -7,7 +7,8 @@ namespace ObsStack.Benchmarks.Throughput;
 /// How much of the machine's limit the worker pool reaches: every client fetches the same loopback target, and each
 /// one's jobs/s is divided by what <c>wrk -t2 -c8</c> gets from that target in the same round (the ceiling). Clients:
 /// wrk, a plain HttpClient loop, an empty ASP.NET Core app (startup only), and the worker at each pool size with
-/// telemetry off / full / full + profiler. Rounds alternate the order; every ratio is taken within a round (same
+/// telemetry off / full / full + profiler, and (<c>--redis 1,2</c>) the same worker on the Redis job engine with 1 or 2
+/// worker processes sharing one loopback Redis. Rounds alternate the order; every ratio is taken within a round (same
 /// machine state) and given as a median and range.
 /// </summary>
 internal sealed class ReachSuite(ReachSuite.Options options)
@@ -20,7 +21,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         int Windows = 3,
         TimeSpan Window = default,
         int QueueCapacity = 1000,
-        string? BaselineWorker = null)
+        string? BaselineWorker = null,
+        List<int>? RedisProcesses = null,
+        List<string>? RedisFsync = null)
     {
         public TimeSpan WarmupOrDefault => Warmup == default ? TimeSpan.FromSeconds(10) : Warmup;
         public TimeSpan WindowOrDefault => Window == default ? TimeSpan.FromSeconds(15) : Window;
@@ -42,7 +45,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
     private const string EmptyWeb = "empty web app (startup floor)";
 
     /// <param name="WorkerDll">A baseline build of the worker (<c>--baseline DIR</c>); null: this build's.</param>
-    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0, string? WorkerDll = null)
+    /// <param name="RedisProcesses">Worker processes on one Redis (the Redis job engine); 0: the in-process pool.</param>
+    /// <param name="Fsync">The Redis append-only file's fsync policy.</param>
+    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0, string? WorkerDll = null, int RedisProcesses = 0, string? Fsync = null)
     {
         public bool IsWrk => Name == "wrk";
 
@@ -50,11 +55,19 @@ internal sealed class ReachSuite(ReachSuite.Options options)
 
         public bool IsEmptyWeb => Name == EmptyWeb;
 
-        public string Label => Scenario is null ? Name : $"{Scenario.Name} ({Workers} workers){(WorkerDll is null ? "" : ", baseline")}";
+        public bool IsRedis => RedisProcesses > 0;
+
+        public string Label => Scenario is null ? Name
+            : $"{Scenario.Name} ({Workers} workers){(WorkerDll is null ? "" : ", baseline")}{(IsRedis ? $", Redis ×{RedisProcesses} processes, fsync {Fsync}" : "")}";
     }
 
     /// <summary>One measured window; context switches per job are the client process' own (NaN where not readable).</summary>
-    private sealed record Window(double JobsPerSecond, double CpuUsPerJob, double AllocBytesPerJob, double SwitchesPerJob);
+    private sealed record Window(double JobsPerSecond, double CpuUsPerJob, double AllocBytesPerJob, double SwitchesPerJob)
+    {
+        public double RedisCpuUsPerJob { get; init; } = double.NaN;
+        public double RedisRequestsPerJob { get; init; } = double.NaN;
+        public double RedisCommandsPerJob { get; init; } = double.NaN;
+    }
 
     private sealed record Run(Client Client, int Round, IReadOnlyList<Window> Windows)
     {
@@ -87,7 +100,14 @@ internal sealed class ReachSuite(ReachSuite.Options options)
             .. options.Workers.SelectMany(workers => options.Scenarios.SelectMany(scenario => (IEnumerable<Client>)(options.BaselineWorker is { } baseline
                 ? [new Client(scenario.Name, scenario, workers, baseline), new Client(scenario.Name, scenario, workers)]
                 : [new Client(scenario.Name, scenario, workers)]))),
+            .. options.Workers.SelectMany(workers => options.Scenarios.SelectMany(scenario =>
+                (options.RedisProcesses ?? []).SelectMany(processes => (options.RedisFsync ?? ["everysec"])
+                    .Select(fsync => new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync))))),
         ];
+        if (clients.Any(c => c.IsRedis) && !RedisPeer.Installed)
+        {
+            throw new InvalidOperationException("--redis needs redis-server (Debian package redis-server).");
+        }
         var perRun = options.WarmupOrDefault + options.WindowOrDefault * options.Windows + TimeSpan.FromSeconds(4);
         var measuredClients = clients.Count(c => !c.IsEmptyWeb);
         Console.WriteLine($"# reach: {clients.Count} clients × {options.Rounds} rounds, ≈ {perRun * measuredClients * options.Rounds:hh\\:mm\\:ss}");
@@ -111,6 +131,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                         { IsWrk: true } => await RunWrkAsync(peers, client, round),
                         { IsHttpClient: true } => await RunHttpClientAsync(peers, client, round),
                         { IsEmptyWeb: true } => await RunEmptyWebAsync(client, round),
+                        { IsRedis: true } => await RunRedisAsync(peers, client, round),
                         _ => await RunWorkerAsync(peers, client, round),
                     };
                 }
@@ -231,6 +252,72 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         };
     }
 
+    /// <summary>
+    /// The Redis job engine: a fresh Redis and <see cref="Client.RedisProcesses"/> worker processes on it, fed through the
+    /// first one's POST /jobs as the in-process pool is. Jobs/s and worker CPU are summed over the processes; Redis' own
+    /// CPU and its request and command counts per job are measured apart.
+    /// </summary>
+    private async Task<Run> RunRedisAsync(LoopbackPeers peers, Client client, int round)
+    {
+        await using var redis = await RedisPeer.StartAsync(client.Fsync!);
+        var settings = client.Scenario!.WorkerSettings(peers, client.Workers, options.QueueCapacity);
+        settings["ConnectionStrings__redis"] = redis.ConnectionString;
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            for (var i = 0; i < client.RedisProcesses; i++)
+            {
+                workers.Add(await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60)));
+            }
+
+            var driver = new JobDriver(workers[0].Client, peers, options.QueueCapacity);
+            var samples = new List<(double Seconds, TimeSpan Cpu, TimeSpan RedisCpu, (long Requests, long Commands) Calls, double Jobs, double Success)>();
+            await using (driver)
+            {
+                driver.Start();
+                await Task.Delay(options.WarmupOrDefault);
+                for (var i = 0; i <= options.Windows; i++)
+                {
+                    if (i > 0)
+                    {
+                        await Task.Delay(options.WindowOrDefault);
+                    }
+
+                    var (seconds, cpu, redisCpu) = (_clock.Elapsed.TotalSeconds, TimeSpan.FromTicks(workers.Sum(w => w.CpuTime.Ticks)), redis.CpuTime);
+                    var calls = await redis.CallsAsync();
+                    var metrics = await Task.WhenAll(workers.Select(w => w.ScrapeAsync()));
+                    samples.Add((seconds, cpu, redisCpu, calls, metrics.Sum(m => m.Sum("jobs_total")), metrics.Sum(m => m.Sum("jobs_total", "status=\"success\""))));
+                }
+            }
+
+            var windows = samples.Zip(samples.Skip(1), (a, b) =>
+            {
+                var jobs = b.Jobs - a.Jobs;
+                return new Window(jobs / (b.Seconds - a.Seconds), (b.Cpu - a.Cpu).TotalMicroseconds / jobs, double.NaN, double.NaN)
+                {
+                    RedisCpuUsPerJob = (b.RedisCpu - a.RedisCpu).TotalMicroseconds / jobs,
+                    RedisRequestsPerJob = (b.Calls.Requests - a.Calls.Requests) / jobs,
+                    RedisCommandsPerJob = (b.Calls.Commands - a.Calls.Commands) / jobs,
+                };
+            }).ToList();
+            var completed = samples[^1].Jobs - samples[0].Jobs;
+            return new Run(client, round, windows)
+            {
+                StartupMs = workers[0].StartupTime.TotalMilliseconds,
+                NotSuccess = completed - (samples[^1].Success - samples[0].Success),
+                Refused = driver.Refused,
+                Error = driver.FirstError,
+            };
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                await worker.DisposeAsync();
+            }
+        }
+    }
+
     private static double PerJob(long? to, long? from, double jobs) =>
         // Live threads only: a thread that exits takes its count along, so a falling total is no measurement.
         to is { } end && from is { } start && end >= start && jobs > 0 ? (end - start) / jobs : double.NaN;
@@ -326,6 +413,11 @@ internal sealed class ReachSuite(ReachSuite.Options options)
             }
         }
 
+        if (clients.Any(c => c.IsRedis))
+        {
+            WriteRedis(report, clients, byRound);
+        }
+
         report.Line();
         report.Line("Goal: off ≥ 0.59 of the ceiling, full ≥ 0.48, full ÷ off jobs/s ≥ 0.90.");
         report.Line();
@@ -339,6 +431,35 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                 $"{string.Join(" / ", run.Windows.Select(w => Report.F(w.CpuUsPerJob, 1)))} | " +
                 $"{string.Join(" / ", run.Windows.Select(w => Report.F(w.SwitchesPerJob, 2)))} | {run.NotSuccess} | {Report.F(run.Dropped, 0)} | {run.Refused} | " +
                 $"{Report.F(run.LogLinesPerJob, 3)} | {run.Exported} | {Report.F(run.StartupMs, 0)} | {run.Error} |");
+        }
+    }
+
+    /// <summary>The Redis job engine against the in-process pool of the same scenario and pool size, within each round.</summary>
+    private static void WriteRedis(Report report, List<Client> clients, Dictionary<int, List<Run>> byRound)
+    {
+        report.Line();
+        report.Line("## The Redis job engine, within each round");
+        report.Line();
+        report.Line("Worker CPU is summed over the worker processes; Redis CPU is redis-server's own. Requests: what the workers sent");
+        report.Line("(a Lua script call is one); commands: what Redis ran, the scripts' steps included (INFO commandstats).");
+        report.Line();
+        report.Line("| client | ÷ in-process pool, jobs/s (per round) | worker CPU µs per job | ÷ in-process, worker CPU per job | Redis CPU µs per job | Redis requests per job | Redis commands per job |");
+        report.Line("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var client in clients.Where(c => c.IsRedis))
+        {
+            List<double> VsInProcess(Func<Run, double> value) =>
+                [.. byRound.Values.Select(round =>
+                {
+                    var redis = round.FirstOrDefault(r => r.Client == client);
+                    var local = round.FirstOrDefault(r => r.Client == client with { RedisProcesses = 0, Fsync = null });
+                    return redis is null || local is null ? double.NaN : value(redis) / value(local);
+                }).Where(double.IsFinite)];
+
+            var windows = byRound.Values.SelectMany(round => round.Where(r => r.Client == client)).SelectMany(r => r.Windows).ToList();
+            List<double> Of(Func<Window, double> value) => [.. windows.Select(value).Where(double.IsFinite)];
+            report.Line($"| {client.Label} | {Range(VsInProcess(r => r.JobsPerSecond), 2)} | {Range(Of(w => w.CpuUsPerJob), 1)} | " +
+                $"{Range(VsInProcess(r => r.CpuUsPerJob), 2)} | {Range(Of(w => w.RedisCpuUsPerJob), 1)} | " +
+                $"{Range(Of(w => w.RedisRequestsPerJob), 2)} | {Range(Of(w => w.RedisCommandsPerJob), 1)} |");
         }
     }
 

@@ -316,6 +316,43 @@ public sealed class AppHostModelTests
         }
     }
 
+    [Fact]
+    public async Task With_containers_redis_is_the_job_engine_pinned_in_a_volume_and_two_worker_replicas_wait_for_it()
+    {
+        await using var appHost = await CreateAppHostAsync();
+
+        var redis = Assert.IsType<RedisResource>(Resource(appHost, JobEngineExtensions.RedisName));
+        var image = Assert.Single(redis.Annotations.OfType<ContainerImageAnnotation>());
+        Assert.Equal(ObsStackRepository.JobEngineImages[image.Image], image.Tag);
+        Assert.Contains(redis.Annotations.OfType<ContainerMountAnnotation>(), m => m.Type == ContainerMountType.Volume && m.Target == "/data");
+
+        Assert.Equal("{redis.connectionString}", Expression(await EnvironmentAsync(appHost, "worker"), "ConnectionStrings__redis"));
+        Assert.Contains("redis", WaitsFor(appHost, "worker"));
+        Assert.Equal(JobEngineExtensions.DefaultReplicas, Assert.Single(Resource(appHost, "worker").Annotations.OfType<ReplicaAnnotation>()).Replicas);
+        Assert.DoesNotContain("redis", WaitsFor(appHost, "api"));
+    }
+
+    [Fact]
+    public async Task Without_containers_a_redis_the_user_runs_is_the_job_engine_and_its_replica_count_is_configurable()
+    {
+        await using var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
+            [$"--{ContainerBackends.ModeKey}=off", "--ConnectionStrings:redis=localhost:6379", $"--{JobEngineExtensions.ReplicasKey}=3"]);
+
+        Assert.IsNotType<RedisResource>(Resource(appHost, JobEngineExtensions.RedisName));
+        Assert.Equal("{redis.connectionString}", Expression(await EnvironmentAsync(appHost, "worker"), "ConnectionStrings__redis"));
+        Assert.Equal(3, Assert.Single(Resource(appHost, "worker").Annotations.OfType<ReplicaAnnotation>()).Replicas);
+    }
+
+    [Fact]
+    public async Task Without_containers_or_redis_one_worker_runs_the_embedded_pool()
+    {
+        await using var appHost = await CreateAppHostAsync("off");
+
+        Assert.DoesNotContain(appHost.Resources, r => r.Name == JobEngineExtensions.RedisName);
+        Assert.DoesNotContain("ConnectionStrings__redis", (await EnvironmentAsync(appHost, "worker")).Keys);
+        Assert.Empty(Resource(appHost, "worker").Annotations.OfType<ReplicaAnnotation>());
+    }
+
     /// <summary>The model as a machine with a container runtime builds it (<c>on</c>), or as one without (<c>off</c>).</summary>
     private static Task<IDistributedApplicationTestingBuilder> CreateAppHostAsync(string containers = "on") =>
         DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(

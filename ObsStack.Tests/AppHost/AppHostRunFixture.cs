@@ -14,7 +14,7 @@ namespace ObsStack.Tests.AppHost;
 /// services' telemetry as under F5. The services' backend destinations point at an OTLP receiver on loopback,
 /// so the test sees what Tempo, Loki and Prometheus would receive.
 /// </summary>
-public sealed class AppHostRunFixture : IAsyncLifetime
+public class AppHostRunFixture : IAsyncLifetime
 {
     // Room for DCP's first start and two `dotnet` processes on a loaded two-core machine.
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
@@ -29,13 +29,13 @@ public sealed class AppHostRunFixture : IAsyncLifetime
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The fixture has not started.");
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _receiver = await OtlpReceiver.StartAsync();
         using var timeout = new CancellationTokenSource(StartTimeout);
         var appHost = await DistributedApplicationTestingBuilder.CreateAsync<Projects.ObsStack_AppHost>(
             new DistributedApplicationTestingBuilderOptions { EnableDashboard = true },
-            [$"--{ContainerBackends.ModeKey}=off", $"--Parameters:chaos-key={ChaosKey}"], timeout.Token);
+            [$"--{ContainerBackends.ModeKey}=off", $"--Parameters:chaos-key={ChaosKey}", .. await ArgumentsAsync()], timeout.Token);
 
         // The AppHost's own log, every resource's console lines and every test request would otherwise be written to
         // the test run's console (thousands of lines a minute); warnings and errors still are.
@@ -70,7 +70,10 @@ public sealed class AppHostRunFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    /// <summary>More AppHost arguments, for a variant of the run.</summary>
+    protected virtual Task<string[]> ArgumentsAsync() => Task.FromResult<string[]>([]);
+
+    public virtual async Task DisposeAsync()
     {
         if (_app is not null)
         {
@@ -83,6 +86,43 @@ public sealed class AppHostRunFixture : IAsyncLifetime
             await _receiver.DisposeAsync();
         }
     }
+}
+
+/// <summary>
+/// The same run with a Redis the user runs (Debian's <c>redis-server</c>, started here) given to the AppHost as
+/// <c>ConnectionStrings:redis</c>: DCP starts two worker replicas on it, as <c>WithReplicas</c> declares.
+/// </summary>
+public sealed class AppHostRedisRunFixture : AppHostRunFixture
+{
+    private readonly RedisServer _redis = new();
+
+    public bool RedisAvailable => Tools.Find("redis-server") is not null;
+
+    public override async Task InitializeAsync()
+    {
+        if (!RedisAvailable)
+        {
+            // The tests skip (or, in CI, fail) saying why; nothing to start.
+            return;
+        }
+
+        await _redis.InitializeAsync();
+        await base.InitializeAsync();
+    }
+
+    protected override Task<string[]> ArgumentsAsync() => Task.FromResult<string[]>([$"--ConnectionStrings:redis={_redis.ConnectionString}"]);
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppHostRedisRunCollection : ICollectionFixture<AppHostRedisRunFixture>
+{
+    public const string Name = "AppHost run on Redis";
 }
 
 [CollectionDefinition(Name)]

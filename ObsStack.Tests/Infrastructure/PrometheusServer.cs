@@ -42,8 +42,13 @@ public sealed class PrometheusServer : IAsyncDisposable
         Skip.If(true, "Prometheus is not installed (apt-get install prometheus); CI runs this test.");
     }
 
+    public static Task<PrometheusServer> StartAsync(
+        IReadOnlyDictionary<string, Uri> targets, IEnumerable<string>? ruleFiles = null) =>
+        StartAsync(targets.ToDictionary(t => t.Key, t => (IReadOnlyList<Uri>)[t.Value]), ruleFiles);
+
+    /// <summary>Scrapes several instances per job (the instance label is each one's host:port), as with worker replicas.</summary>
     public static async Task<PrometheusServer> StartAsync(
-        IReadOnlyDictionary<string, Uri> targets, IEnumerable<string>? ruleFiles = null)
+        IReadOnlyDictionary<string, IReadOnlyList<Uri>> targets, IEnumerable<string>? ruleFiles = null)
     {
         var binary = Tools.Find("prometheus") ?? throw new InvalidOperationException("prometheus is not on PATH.");
         var directory = Directory.CreateTempSubdirectory("obsstack-prometheus-").FullName;
@@ -53,7 +58,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             (ruleFiles?.ToList() is { Count: > 0 } rules ? "rule_files:\n" + string.Concat(rules.Select(file => $"  - '{file}'\n")) : "") +
             "scrape_configs:\n" +
             string.Concat(targets.Select(t =>
-                $"  - job_name: {t.Key}\n    metrics_path: /metrics\n    static_configs:\n      - targets: ['{t.Value.Authority}']\n"));
+                $"  - job_name: {t.Key}\n    metrics_path: /metrics\n    static_configs:\n      - targets: [{string.Join(", ", t.Value.Select(u => $"'{u.Authority}'"))}]\n"));
         var configPath = Path.Combine(directory, "prometheus.yml");
         await File.WriteAllTextAsync(configPath, config);
 

@@ -74,13 +74,16 @@ public sealed partial class AppHostSourceTests
             Assert.Matches(ExactVersion(), tag);
         }
 
-        // Every container is added with an explicit tag argument (name, image, tag), never with the image alone.
+        // Every container is added with an explicit tag argument (name, image, tag), never with the image alone; Redis,
+        // added by Aspire's AddRedis, gets its image and tag constants through WithImage.
         var addContainerCalls = AddContainerCall().Matches(AppHostSource);
-        Assert.Equal(images.Count, addContainerCalls.Count);
+        Assert.Equal(images.Count, addContainerCalls.Count + AddRedisCall().Matches(AppHostSource).Count);
         foreach (Match call in addContainerCalls)
         {
             Assert.Equal(3, call.Groups["arguments"].Value.Split(',').Length);
         }
+
+        Assert.Contains(".WithImage(RedisImage, RedisTag)", AppHostSource);
     }
 
     [Fact]
@@ -89,7 +92,7 @@ public sealed partial class AppHostSourceTests
         var images = PinnedImages();
 
         Assert.Equal(
-            ObsStackRepository.TestedImages.OrderBy(pair => pair.Key, StringComparer.Ordinal),
+            ObsStackRepository.TestedImages.Concat(ObsStackRepository.JobEngineImages).OrderBy(pair => pair.Key, StringComparer.Ordinal),
             images.OrderBy(pair => pair.Key, StringComparer.Ordinal));
     }
 
@@ -156,6 +159,9 @@ public sealed partial class AppHostSourceTests
     [GeneratedRegex(@"\bAddContainer\((?<arguments>[^)]*)\)")]
     private static partial Regex AddContainerCall();
 
+    [GeneratedRegex(@"\bAddRedis\(")]
+    private static partial Regex AddRedisCall();
+
     [GeneratedRegex(@"["":]latest""", RegexOptions.IgnoreCase)]
     private static partial Regex LatestTag();
 
@@ -177,6 +183,12 @@ internal static class ObsStackRepository
         ["grafana/tempo"] = "3.0.3",
         ["grafana/loki"] = "3.7.6",
         ["grafana/pyroscope"] = "2.2.1",
+    };
+
+    /// <summary>The job engine's image when containers run (docs/scaling.md): not one of the telemetry backends' set.</summary>
+    public static readonly IReadOnlyDictionary<string, string> JobEngineImages = new Dictionary<string, string>
+    {
+        ["library/redis"] = "8.2.2",
     };
 
     public static string Root { get; } = GrafanaFiles.FindRepoRoot();

@@ -92,7 +92,7 @@ public static partial class DashboardQueries
     private const string PrometheusUid = "prometheus";
 
     /// <summary>Families that exist only after their first event (see <see cref="QueryPrerequisite.FirstEvent"/>).</summary>
-    private static readonly string[] FirstEventFamilies = ["dotnet_exceptions_total"];
+    private static readonly string[] FirstEventFamilies = ["dotnet_exceptions_total", "jobs_reclaimed_total", "jobs_dead_lettered_total"];
 
     public static IEnumerable<DashboardQuery> All(string repoRoot) => All(repoRoot, new DashboardQuerySubstitutions());
 

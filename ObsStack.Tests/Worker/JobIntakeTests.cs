@@ -22,16 +22,17 @@ public sealed class JobIntakeTests : IDisposable
         var options = Options.Create(new WorkerPoolOptions { QueueCapacity = 2, AllowedTargetHosts = ["target.test:8080"] });
         _queue = new JobQueue(options);
         _store = new JobStore(options);
-        var telemetry = new WorkerTelemetry(_metrics.GetRequiredService<IMeterFactory>(), _queue, options);
-        _intake = new JobIntake(_queue, _store, new TargetAllowList(options, new ConfigurationBuilder().Build()), telemetry, options);
+        var engine = new InProcessJobEngine(_queue, _store, TimeProvider.System);
+        var telemetry = new WorkerTelemetry(_metrics.GetRequiredService<IMeterFactory>(), engine, options);
+        _intake = new JobIntake(engine, new TargetAllowList(options, new ConfigurationBuilder().Build()), telemetry, options);
     }
 
     [Fact]
-    public void A_batch_refused_for_a_full_queue_leaves_nothing_in_the_store()
+    public async Task A_batch_refused_for_a_full_queue_leaves_nothing_in_the_store()
     {
-        var accepted = Assert.IsType<IntakeResult.Accepted>(_intake.Submit([Url, Url]));
+        var accepted = Assert.IsType<IntakeResult.Accepted>(await _intake.SubmitAsync([Url, Url]));
 
-        var refused = Assert.IsType<IntakeResult.Refused>(_intake.Submit([Url]));
+        var refused = Assert.IsType<IntakeResult.Refused>(await _intake.SubmitAsync([Url]));
 
         Assert.Equal(EnqueueOutcome.QueueFull, refused.Reason);
         Assert.Equal(2, _queue.Count);
@@ -40,11 +41,11 @@ public sealed class JobIntakeTests : IDisposable
     }
 
     [Fact]
-    public void A_batch_refused_while_shutting_down_leaves_nothing_in_the_store()
+    public async Task A_batch_refused_while_shutting_down_leaves_nothing_in_the_store()
     {
         _queue.Close();
 
-        var refused = Assert.IsType<IntakeResult.Refused>(_intake.Submit([Url]));
+        var refused = Assert.IsType<IntakeResult.Refused>(await _intake.SubmitAsync([Url]));
 
         Assert.Equal(EnqueueOutcome.ShuttingDown, refused.Reason);
         Assert.Equal(0, _queue.Count);
@@ -52,9 +53,9 @@ public sealed class JobIntakeTests : IDisposable
     }
 
     [Fact]
-    public void An_invalid_batch_leaves_nothing_in_the_queue_or_the_store()
+    public async Task An_invalid_batch_leaves_nothing_in_the_queue_or_the_store()
     {
-        Assert.IsType<IntakeResult.Invalid>(_intake.Submit([Url, "http://elsewhere.test/"]));
+        Assert.IsType<IntakeResult.Invalid>(await _intake.SubmitAsync([Url, "http://elsewhere.test/"]));
 
         Assert.Equal(0, _queue.Count);
         Assert.Equal(0, _store.Count);

@@ -135,7 +135,7 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         Assert.Contains(worker.Logs.Logs, l => l.Message == "Worker pool stopped; 2 queued jobs were canceled before they started");
 
         // Intake is closed once shutdown began.
-        var late = intake.Submit([_target.Url("/ok")]);
+        var late = await intake.SubmitAsync([_target.Url("/ok")]);
         Assert.Equal(EnqueueOutcome.ShuttingDown, Assert.IsType<IntakeResult.Refused>(late).Reason);
     }
 

@@ -20,6 +20,9 @@ public static class JobsApi
     /// <summary>Seconds a client is asked to wait when the queue is full: about one job's time at the default rate.</summary>
     public const int RetryAfterSeconds = 1;
 
+    /// <summary>Seconds a client is asked to wait when the job engine (Redis) is unreachable: a restart's usual length.</summary>
+    public const int UnavailableRetryAfterSeconds = 5;
+
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder app)
     {
         // Full paths rather than a "/jobs" prefix: a group's "" route would be reported as http.route "/jobs/".
@@ -40,7 +43,7 @@ public static class JobsApi
             return problem;
         }
 
-        switch (intake.Submit(body!.Urls))
+        switch (await intake.SubmitAsync(body!.Urls, cancellationToken))
         {
             case IntakeResult.Accepted accepted:
                 var jobs = accepted.Jobs.Select(j => new AcceptedJob(j.Id, j.Url.ToString(), $"/jobs/{j.Id}")).ToList();
@@ -55,6 +58,12 @@ public static class JobsApi
                     "The job queue is full; nothing from this request was queued. Retry after the Retry-After delay.",
                     statusCode: StatusCodes.Status429TooManyRequests, title: "Queue full");
 
+            case IntakeResult.Refused { Reason: EnqueueOutcome.Unavailable }:
+                request.HttpContext.Response.Headers.RetryAfter = UnavailableRetryAfterSeconds.ToString();
+                // Unreachable: the client fails fast and nothing was sent. Only slow: the batch may still land, which the
+                // answer says rather than promise "nothing queued".
+                return EngineUnavailable("nothing from this request was queued if Redis was unreachable; if it was only slow (past WorkerPool:EngineTimeout), the batch may still have been queued");
+
             default:
                 request.HttpContext.Response.Headers.RetryAfter = "5";
                 return TypedResults.Problem(
@@ -63,7 +72,8 @@ public static class JobsApi
         }
     }
 
-    public static Results<Ok<JobView>, ProblemHttpResult> GetJob(string id, JobStore store)
+    public static async Task<Results<Ok<JobView>, ProblemHttpResult>> GetJob(
+        string id, IJobEngine engine, HttpResponse response, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var jobId))
         {
@@ -71,9 +81,25 @@ public static class JobsApi
                 statusCode: StatusCodes.Status400BadRequest, title: "Invalid job id");
         }
 
-        return store.Get(jobId) is { } job
+        JobView? job;
+        try
+        {
+            job = await engine.GetAsync(jobId, cancellationToken);
+        }
+        catch (JobEngineUnavailableException)
+        {
+            response.Headers.RetryAfter = UnavailableRetryAfterSeconds.ToString();
+            return EngineUnavailable("the job's state cannot be read now");
+        }
+
+        return job is not null
             ? TypedResults.Ok(job)
-            : TypedResults.Problem($"No job {jobId}: it never existed or is older than the most recent WorkerPool:ResultCapacity jobs.",
+            : TypedResults.Problem($"No job {jobId}: it never existed or is older than the most recent WorkerPool:ResultCapacity jobs (with Redis: or than WorkerPool:ResultRetention).",
                 statusCode: StatusCodes.Status404NotFound, title: "Job not found");
     }
+
+    private static ProblemHttpResult EngineUnavailable(string consequence) =>
+        TypedResults.Problem(
+            $"The job engine (Redis) is unreachable; {consequence}. Retry after the Retry-After delay.",
+            statusCode: StatusCodes.Status503ServiceUnavailable, title: "Job engine unavailable");
 }

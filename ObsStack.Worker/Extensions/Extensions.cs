@@ -1,10 +1,15 @@
 using ObsStack.Worker;
 using ObsStack.Worker.Jobs;
+using ObsStack.Worker.Jobs.Redis;
+using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
 
 internal static class Extensions
 {
+    /// <summary>The connection string Aspire injects for a resource named <c>redis</c>; set, Redis is the job engine.</summary>
+    public const string RedisConnectionName = "redis";
+
     /// <summary>The worker's own registrations: the pool, its queue and store, job intake and the load generator.</summary>
     public static IHostApplicationBuilder AddWorkerServices(this IHostApplicationBuilder builder)
     {
@@ -30,13 +35,20 @@ internal static class Extensions
             host.ShutdownTimeout = grace + TimeSpan.FromSeconds(5);
         });
 
+        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<WorkerTelemetry>();
-        services.AddSingleton<JobQueue>();
-        services.AddSingleton<JobStore>();
         services.AddSingleton<TargetAllowList>();
         services.AddSingleton<JobIntake>();
         services.AddSingleton<JobRunner>();
-        services.AddHostedService<WorkerPool>();
+        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(RedisConnectionName)))
+        {
+            builder.AddInProcessJobEngine();
+        }
+        else
+        {
+            builder.AddRedisJobEngine();
+        }
+
         services.AddHostedService<LoadGenerator>();
 
         // A job fetches a URL that passed the allow-list, as it is: no service discovery (the defaults add it to every
@@ -55,5 +67,44 @@ internal static class Extensions
             });
 
         return builder;
+    }
+
+    /// <summary>One process' bounded queue and store, and the pool that reads them: the default, with nothing to set up.</summary>
+    private static void AddInProcessJobEngine(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<JobQueue>();
+        services.AddSingleton<JobStore>();
+        services.AddSingleton<IJobStateSink>(sp => sp.GetRequiredService<JobStore>());
+        services.AddSingleton<IJobEngine, InProcessJobEngine>();
+        services.AddHostedService<WorkerPool>();
+    }
+
+    /// <summary>
+    /// The queue and the job states in Redis, shared by every worker and api: Aspire's client (health check on
+    /// <c>/health</c>, Redis spans in the job's trace) with settings that make an unreachable Redis a quick, clean
+    /// refusal rather than a request that waits for it.
+    /// </summary>
+    private static void AddRedisJobEngine(this IHostApplicationBuilder builder)
+    {
+        var engineTimeout = builder.Configuration.GetValue($"{WorkerPoolOptions.SectionName}:{nameof(WorkerPoolOptions.EngineTimeout)}", new WorkerPoolOptions().EngineTimeout);
+        builder.AddRedisClient(RedisConnectionName, configureOptions: redis =>
+        {
+            // Keep reconnecting in the background instead of failing the start; commands issued while disconnected
+            // fail at once (not queued to run later): a 503 must mean nothing was queued.
+            redis.AbortOnConnectFail = false;
+            redis.BacklogPolicy = BacklogPolicy.FailFast;
+            redis.AsyncTimeout = (int)Math.Max(50, engineTimeout.TotalMilliseconds);
+            redis.ConnectTimeout = (int)Math.Max(1000, engineTimeout.TotalMilliseconds);
+        });
+
+        var services = builder.Services;
+        services.AddOptions<WorkerPoolOptions>()
+            .Validate(o => o.VisibilityTimeout > o.JobTimeout + TimeSpan.FromSeconds(1),
+                $"{WorkerPoolOptions.SectionName}:VisibilityTimeout must exceed JobTimeout by more than a second, so a running job is never taken from a live worker.");
+        services.AddSingleton<RedisJobEngine>();
+        services.AddSingleton<IJobEngine>(sp => sp.GetRequiredService<RedisJobEngine>());
+        services.AddSingleton<IJobStateSink>(sp => sp.GetRequiredService<RedisJobEngine>());
+        services.AddHostedService<RedisWorkerPool>();
     }
 }

@@ -17,7 +17,10 @@ public static class JobStatus
     public const string Success = "success";
     public const string Failed = "failed";
     public const string Timeout = "timeout";
-    /// <summary>Accepted but stopped by shutdown: before it started, or after the grace period.</summary>
+    /// <summary>
+    /// Accepted but never to run: stopped by an in-process worker's shutdown (before it started, or after the grace
+    /// period), or, with Redis, given up after <see cref="WorkerPoolOptions.MaxAttempts"/> attempts that each ended without an outcome.
+    /// </summary>
     public const string Canceled = "canceled";
 }
 
@@ -39,6 +42,22 @@ public sealed class Job
     /// <summary>The submitting request's span: the job's span continues its trace.</summary>
     [JsonIgnore]
     public ActivityContext Parent { get; init; }
+
+    /// <summary>With Redis: the stream entry this delivery came from (acknowledged when the job's outcome is recorded).</summary>
+    [JsonIgnore]
+    public string? EntryId { get; init; }
+
+    /// <summary>Which run of the job this is: above 1 only when an earlier run ended without an outcome (a worker died).</summary>
+    [JsonIgnore]
+    public int Attempt { get; set; } = 1;
+
+    /// <summary>With Redis: the worker will be free after this job, so recording its outcome may take the next one too.</summary>
+    [JsonIgnore]
+    internal bool TakeNext { get; set; }
+
+    /// <summary>With Redis: the entry taken with this job's outcome (<see cref="TakeNext"/>), for the same worker slot.</summary>
+    [JsonIgnore]
+    internal Redis.TakenEntry? Next { get; set; }
 
     public JobState State { get; internal set; } = JobState.Queued;
     public DateTimeOffset? StartedAt { get; internal set; }

@@ -15,15 +15,14 @@ public abstract record IntakeResult
 /// (absolute http/https, host on the allow-list), then enqueue the batch whole or refuse it.
 /// </summary>
 public sealed class JobIntake(
-    JobQueue queue,
-    JobStore store,
+    IJobEngine engine,
     TargetAllowList allowList,
     WorkerTelemetry telemetry,
     IOptions<WorkerPoolOptions> options)
 {
     public const int MaxUrlLength = 2048;
 
-    public IntakeResult Submit(IReadOnlyList<string?>? urls)
+    public async ValueTask<IntakeResult> SubmitAsync(IReadOnlyList<string?>? urls, CancellationToken cancellationToken = default)
     {
         var errors = Validate(urls, out var parsed);
         if (errors.Count > 0)
@@ -36,16 +35,20 @@ public sealed class JobIntake(
         var ids = JobIds.New(parsed.Count, now);
         var jobs = parsed.Select((url, i) => new Job { Id = ids[i], Url = url, SubmittedAt = now, Parent = parent }).ToList();
 
-        // Stored only once accepted, just before each becomes readable: a worker that takes a job at once always finds
-        // it, and a refused batch leaves nothing behind (storing first would leak every refused id).
-        var outcome = queue.TryEnqueue(jobs, store.Add);
+        // The engine stores a job only once its batch is accepted, just before it becomes readable: a worker that takes
+        // a job at once always finds it, and a refused batch leaves nothing behind.
+        var outcome = await engine.EnqueueAsync(jobs, cancellationToken);
         if (outcome == EnqueueOutcome.Accepted)
         {
             return new IntakeResult.Accepted(jobs);
         }
 
-        telemetry.Rejected.Add(jobs.Count, new KeyValuePair<string, object?>("reason",
-            outcome == EnqueueOutcome.QueueFull ? "queue_full" : "shutting_down"));
+        telemetry.Rejected.Add(jobs.Count, new KeyValuePair<string, object?>("reason", outcome switch
+        {
+            EnqueueOutcome.QueueFull => "queue_full",
+            EnqueueOutcome.Unavailable => "unavailable",
+            _ => "shutting_down",
+        }));
         return new IntakeResult.Refused(outcome);
     }
 

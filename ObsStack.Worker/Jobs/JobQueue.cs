@@ -8,6 +8,8 @@ public enum EnqueueOutcome
     Accepted,
     QueueFull,
     ShuttingDown,
+    /// <summary>The shared engine (Redis) could not be reached within <see cref="WorkerPoolOptions.EngineTimeout"/>.</summary>
+    Unavailable,
 }
 
 /// <summary>

@@ -7,7 +7,7 @@ namespace ObsStack.Worker.Jobs;
 /// <summary>Runs one job: an HTTP GET with a deadline, recorded in the store, the metrics, one span and one log line.</summary>
 public sealed partial class JobRunner(
     IHttpMessageHandlerFactory handlers,
-    JobStore store,
+    IJobStateSink states,
     WorkerTelemetry telemetry,
     IOptions<WorkerPoolOptions> options,
     ILogger<JobRunner> logger)
@@ -19,7 +19,11 @@ public sealed partial class JobRunner(
     /// <summary>A deadline for one worker's jobs, canceled by <paramref name="abort"/> too; reused for every job it runs.</summary>
     public JobDeadline CreateDeadline(CancellationToken abort) => new(abort, _timeout);
 
-    /// <summary>Never throws: every outcome, shutdown included, becomes a recorded result.</summary>
+    /// <summary>
+    /// Never throws for the job's own outcome: every one, shutdown included, becomes a recorded result — or, where the
+    /// sink hands aborted jobs back (Redis), a job queued again for another worker. Throws only when the sink cannot
+    /// record (Redis unreachable until shutdown); the job then stays unacknowledged and runs again elsewhere.
+    /// </summary>
     public async Task RunAsync(Job job, int workerId, JobDeadline deadline)
     {
         telemetry.WorkerBusy();
@@ -27,7 +31,8 @@ public sealed partial class JobRunner(
         activity?.SetTag("worker.id", workerId);
         activity?.SetTag("job.id", job.Id.ToString());
         activity?.SetTag("job.url", job.Url.ToString());
-        store.MarkRunning(job, activity?.TraceId.ToHexString());
+        activity?.SetTag("attempt", job.Attempt);
+        states.MarkRunning(job, activity?.TraceId.ToHexString());
 
         var started = Stopwatch.GetTimestamp();
         string status;
@@ -56,6 +61,15 @@ public sealed partial class JobRunner(
                 error = $"HTTP {httpStatus} {response.ReasonPhrase}".TrimEnd();
             }
         }
+        catch (OperationCanceledException) when (deadline.Aborted && states.HandsBackAborted)
+        {
+            activity?.SetTag("job.status", "handed_back");
+            activity?.SetStatus(ActivityStatusCode.Error, "Handed back: the shutdown grace period elapsed; another worker runs it.");
+            telemetry.WorkerIdle();
+            await states.HandBackAsync(job);
+            LogHandedBack(job.Id, job.Url, workerId);
+            return;
+        }
         catch (OperationCanceledException) when (deadline.Aborted)
         {
             status = JobStatus.Canceled;
@@ -79,21 +93,28 @@ public sealed partial class JobRunner(
         }
 
         var duration = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        Record(job, workerId, activity, new JobResult(status, httpStatus, duration, bytes, error, workerId));
-        telemetry.WorkerIdle();
+        try
+        {
+            await RecordAsync(job, workerId, activity, new JobResult(status, httpStatus, duration, bytes, error, workerId));
+        }
+        finally
+        {
+            telemetry.WorkerIdle();
+        }
     }
 
-    /// <summary>Records a job that was accepted but never started because the worker is shutting down.</summary>
-    public void RecordNotStarted(Job job)
+    /// <summary>Records a job that was accepted but will never run (in-process shutdown; Redis: attempts exhausted).</summary>
+    public async Task RecordNotStartedAsync(Job job, string error)
     {
         using var activity = telemetry.Source.StartActivity(WorkerTelemetry.ProcessJobSpan, ActivityKind.Internal, job.Parent);
         activity?.SetTag("job.id", job.Id.ToString());
         activity?.SetTag("job.url", job.Url.ToString());
-        store.MarkRunning(job, activity?.TraceId.ToHexString());
-        Record(job, null, activity, new JobResult(JobStatus.Canceled, null, 0, 0, "Canceled: the worker shut down before the job started.", null));
+        activity?.SetTag("attempt", job.Attempt);
+        states.MarkRunning(job, activity?.TraceId.ToHexString());
+        await RecordAsync(job, null, activity, new JobResult(JobStatus.Canceled, null, 0, 0, error, null));
     }
 
-    private void Record(Job job, int? workerId, Activity? activity, JobResult result)
+    private async ValueTask RecordAsync(Job job, int? workerId, Activity? activity, JobResult result)
     {
         var statusTag = new KeyValuePair<string, object?>("status", result.Status);
         telemetry.Jobs.Add(1, statusTag);
@@ -117,7 +138,7 @@ public sealed partial class JobRunner(
             }
         }
 
-        store.Complete(job, result);
+        await states.CompleteAsync(job, result);
 
         // Rounded as the message shows it ({DurationMs:0.0}): the JSON field then reads 122.3, not 122.28559999999999.
         var ms = Math.Round(result.DurationSeconds * 1000, 1);
@@ -160,4 +181,8 @@ public sealed partial class JobRunner(
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
         Message = "Job {JobId} {JobStatus}: GET {JobUrl} returned {HttpStatusCode} in {DurationMs:0.0} ms (worker {WorkerId}): {Error}")]
     private partial void LogNotSucceeded(Guid jobId, string jobStatus, Uri jobUrl, int? httpStatusCode, double durationMs, string? error, int? workerId);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
+        Message = "Job {JobId} handed back: GET {JobUrl} was still running when the shutdown grace period elapsed (worker {WorkerId}); another worker runs it")]
+    private partial void LogHandedBack(Guid jobId, Uri jobUrl, int workerId);
 }

@@ -6,7 +6,7 @@ namespace ObsStack.Worker.Jobs;
 /// <summary>What <c>GET /jobs/{id}</c> returns: a consistent snapshot of one job.</summary>
 public sealed record JobView(
     Guid Id, string Url, JobState State, DateTimeOffset SubmittedAt, DateTimeOffset? StartedAt,
-    DateTimeOffset? CompletedAt, string? TraceId, JobResult? Result);
+    DateTimeOffset? CompletedAt, string? TraceId, JobResult? Result, int Attempt = 0);
 
 /// <summary>
 /// The most recent jobs, bounded by <see cref="WorkerPoolOptions.ResultCapacity"/>. Eviction takes the oldest
@@ -14,7 +14,7 @@ public sealed record JobView(
 /// Only accepted jobs are added (<see cref="JobIntake"/>), and every id in the eviction order is a stored job, so both
 /// collections stay within the capacity whatever is refused.
 /// </summary>
-public sealed class JobStore(IOptions<WorkerPoolOptions> options)
+public sealed class JobStore(IOptions<WorkerPoolOptions> options) : IJobStateSink
 {
     private readonly ConcurrentDictionary<Guid, Job> _jobs = new();
     private readonly ConcurrentQueue<Guid> _order = new();
@@ -52,7 +52,8 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
 
         lock (job)
         {
-            return new JobView(job.Id, job.Url.ToString(), job.State, job.SubmittedAt, job.StartedAt, job.CompletedAt, job.TraceId, job.Result);
+            return new JobView(job.Id, job.Url.ToString(), job.State, job.SubmittedAt, job.StartedAt, job.CompletedAt, job.TraceId, job.Result,
+                job.State == JobState.Queued ? 0 : 1);
         }
     }
 
@@ -75,6 +76,17 @@ public sealed class JobStore(IOptions<WorkerPoolOptions> options)
             job.Result = result;
         }
     }
+
+    ValueTask IJobStateSink.CompleteAsync(Job job, JobResult result)
+    {
+        Complete(job, result);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>In one process there is no other worker to hand a job to: an aborted job ends canceled.</summary>
+    bool IJobStateSink.HandsBackAborted => false;
+
+    ValueTask IJobStateSink.HandBackAsync(Job job) => throw new NotSupportedException("The in-process store records aborted jobs as canceled.");
 
     private void Remove(Guid id)
     {

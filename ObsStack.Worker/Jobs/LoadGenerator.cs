@@ -49,7 +49,7 @@ public sealed partial class LoadGenerator(
             {
                 var template = targets[Random.Shared.Next(targets.Count)];
                 var url = template.Replace("{id}", Random.Shared.Next(1, 1000).ToString(), StringComparison.Ordinal);
-                switch (intake.Submit([url]))
+                switch (await intake.SubmitAsync([url], stoppingToken))
                 {
                     case IntakeResult.Invalid invalid:
                         LogInvalidTarget(url, string.Join("; ", invalid.Errors.SelectMany(e => e.Value)));
@@ -58,7 +58,7 @@ public sealed partial class LoadGenerator(
                         // The pool drains before this service is stopped; nothing more to send.
                         return;
                     case IntakeResult.Refused:
-                        // Counted in jobs_rejected_total; logged once per backlog, not per tick.
+                        // Queue full or engine unavailable: counted in jobs_rejected_total; logged once per backlog, not per tick.
                         if (refusedInARow++ == 0)
                         {
                             LogBackedOff();

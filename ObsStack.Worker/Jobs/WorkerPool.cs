@@ -111,7 +111,8 @@ public sealed partial class WorkerPool(
 
     private void RecordNotStarted(Job job)
     {
-        runner.RecordNotStarted(job);
+        // In memory: the store and the metrics are written synchronously, so the task is already complete.
+        runner.RecordNotStartedAsync(job, "Canceled: the worker shut down before the job started.").GetAwaiter().GetResult();
         Interlocked.Increment(ref _notStarted);
     }
 

@@ -12,7 +12,10 @@ public sealed class WorkerPoolOptions
     [Range(1, 256)]
     public int Workers { get; set; } = 4;
 
-    /// <summary>Jobs waiting for a worker; beyond it, intake answers 429 with Retry-After.</summary>
+    /// <summary>
+    /// Jobs waiting for a worker; beyond it, intake answers 429 with Retry-After. With Redis it bounds the shared queue
+    /// of the whole deployment, not each process.
+    /// </summary>
     [Range(1, 100_000)]
     public int QueueCapacity { get; set; } = 100;
 
@@ -28,7 +31,10 @@ public sealed class WorkerPoolOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan ShutdownGracePeriod { get; set; } = DefaultShutdownGracePeriod;
 
-    /// <summary>Recent jobs kept for <c>GET /jobs/{id}</c>; the oldest finished ones are evicted first.</summary>
+    /// <summary>
+    /// Recent jobs kept for <c>GET /jobs/{id}</c>; the oldest finished ones are evicted first. With Redis: finished jobs
+    /// kept in Redis for the whole deployment (queued and running ones are bounded by the queue and the workers).
+    /// </summary>
     [Range(1, 1_000_000)]
     public int ResultCapacity { get; set; } = 10_000;
 
@@ -38,6 +44,35 @@ public sealed class WorkerPoolOptions
     /// <c>*.domain</c> or <c>*.domain:port</c>. Empty: nothing more. Loopback is no exception: list <c>localhost:8080</c>.
     /// </summary>
     public List<string> AllowedTargetHosts { get; set; } = [];
+
+    /// <summary>
+    /// Redis only: runs of one job before it is given up as canceled. A run ends without an outcome when its worker dies
+    /// (SIGKILL, OOM, machine lost) or shuts down mid-job; the job then runs again on another worker.
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// Redis only: how long a job may stay taken by a worker without an outcome before another worker takes it over
+    /// (XAUTOCLAIM). Longer than <see cref="JobTimeout"/>, so a live worker's job is never taken from it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Redis only: how long a finished job's state stays readable (a TTL on it), within <see cref="ResultCapacity"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan ResultRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Redis only: the longest intake or <c>GET /jobs/{id}</c> waits for Redis before answering 503 with Retry-After;
+    /// below the api's <c>Api:WorkerTimeout</c> (5 s), so the api passes the 503 through instead of timing out.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan EngineTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Redis only: the prefix of every key (the stream, the job states); deployments sharing one Redis use different ones.</summary>
+    [RegularExpression("^[A-Za-z0-9:_.-]{1,64}$")]
+    public string RedisKeyPrefix { get; set; } = "obsstack";
 }
 
 /// <summary>Configuration section <c>LoadGenerator</c>.</summary>

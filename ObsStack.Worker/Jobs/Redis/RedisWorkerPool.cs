@@ -1,0 +1,412 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace ObsStack.Worker.Jobs.Redis;
+
+/// <summary>
+/// This process' workers on the shared Redis queue: <see cref="WorkerPoolOptions.Workers"/> workers fed by one taker
+/// that reads as many entries as workers are free (one round trip for the batch), a reclaimer that takes over entries
+/// another process has held past <see cref="WorkerPoolOptions.VisibilityTimeout"/> (it died), and a reader of the
+/// queue's depth and lag for the gauges. Delivery is at least once: a job runs again only when its run ended without
+/// an outcome, at most <see cref="WorkerPoolOptions.MaxAttempts"/> times.
+/// On shutdown (in <see cref="StoppingAsync"/>, while the web server still answers, as <see cref="WorkerPool"/> does):
+/// intake refuses with 503, nothing more is taken, jobs taken but not started are handed back at once, in-flight jobs
+/// get the grace period and are handed back after it; jobs still queued stay queued for the other workers.
+/// </summary>
+public sealed partial class RedisWorkerPool(
+    RedisJobEngine engine,
+    JobRunner runner,
+    WorkerTelemetry telemetry,
+    IOptions<WorkerPoolOptions> options,
+    ILogger<RedisWorkerPool> logger) : BackgroundService, IHostedLifecycleService
+{
+    private static readonly TimeSpan MinPoll = TimeSpan.FromMilliseconds(2);
+    // The longest an idle worker process waits before asking again: the delay a job sees on an idle deployment.
+    private static readonly TimeSpan MaxPoll = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
+
+    private readonly WorkerPoolOptions _options = options.Value;
+    private readonly CancellationTokenSource _abortInFlight = new();
+    private readonly Lock _stopLock = new();
+
+    // Entries taken and waiting for one of this process' workers: never more than the free workers at the time of the
+    // take (a slot is held from the take to the job's end), so nothing taken waits behind a running job.
+    private readonly Channel<Job> _taken = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleWriter = false });
+    private SemaphoreSlim? _free;
+    private volatile bool _stopping;
+    private Task? _stoppingTask;
+    private int _handedBack;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _free = new SemaphoreSlim(_options.Workers, _options.Workers);
+        LogStarted(_options.Workers, _options.QueueCapacity, engine.Consumer);
+        var workers = Enumerable.Range(1, _options.Workers).Select(RunWorkerAsync).ToList();
+        try
+        {
+            await WhileAvailableAsync(engine.EnsureGroupAsync, stoppingToken);
+            await Task.WhenAll(TakeAsync(stoppingToken), ReclaimAsync(stoppingToken), ReadStatsAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            // Only once nothing more can be taken: the workers then finish what was taken (running it, or handing it
+            // back when shutdown began before it started) and end.
+            _taken.Writer.TryComplete();
+        }
+
+        await Task.WhenAll(workers);
+    }
+
+    /// <summary>Takes new entries whenever workers are free, polling faster while there is work and slower while there is none.</summary>
+    private async Task TakeAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var poll = MinPoll;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var count = await ReserveAsync(stoppingToken);
+                var taken = 0;
+                try
+                {
+                    var entries = await engine.TakeAsync(count);
+                    engine.Available();
+                    taken = await AcceptAsync(entries, reclaimed: false);
+                    poll = entries.Count == 0 ? TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, MaxPoll.Ticks)) : MinPoll;
+                }
+                catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+                {
+                    engine.Unavailable(ex);
+                    await WhileAvailableAsync(engine.EnsureGroupAsync, stoppingToken);
+                    poll = MaxPoll;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // A bug, not an outage: said loudly, and the taker goes on rather than leave the workers idle for good.
+                    LogTakeFailed(ex);
+                    poll = MaxBackoff;
+                }
+                finally
+                {
+                    Release(count - taken);
+                }
+
+                if (taken == 0)
+                {
+                    await Task.Delay(poll, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Takes over entries held past the visibility timeout by a consumer that stopped (SIGKILL, OOM, machine lost).</summary>
+    private async Task ReclaimAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        // Often enough that a dead worker's job waits at most about 1.25 visibility timeouts.
+        var interval = _options.VisibilityTimeout / 4;
+        var cleanup = 0;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(interval, stoppingToken);
+                if (!_free!.Wait(0))
+                {
+                    continue;
+                }
+
+                var count = 1;
+                while (count < _options.Workers && _free.Wait(0))
+                {
+                    count++;
+                }
+
+                var taken = 0;
+                try
+                {
+                    var entries = await engine.ReclaimAsync(count);
+                    taken = await AcceptAsync(entries, reclaimed: true);
+                    if (++cleanup % 100 == 0)
+                    {
+                        await engine.RemoveGoneConsumersAsync(TimeSpan.FromHours(1));
+                    }
+                }
+                catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+                {
+                    engine.Unavailable(ex);
+                }
+                finally
+                {
+                    Release(count - taken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Reads the shared queue's depth and lag for this process' gauges.</summary>
+    private async Task ReadStatsAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(StatsInterval);
+        try
+        {
+            do
+            {
+                try
+                {
+                    await engine.RefreshStatsAsync();
+                }
+                catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+                {
+                    engine.Unavailable(ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Gives back workers reserved for a take that brought fewer entries.</summary>
+    private void Release(int unused)
+    {
+        if (unused > 0)
+        {
+            _free!.Release(unused);
+        }
+    }
+
+    /// <summary>Waits for one free worker, then reserves every other free one too: the count to take in one read.</summary>
+    private async Task<int> ReserveAsync(CancellationToken stoppingToken)
+    {
+        await _free!.WaitAsync(stoppingToken);
+        var count = 1;
+        while (count < _options.Workers && _free.Wait(0))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Hands the jobs among <paramref name="entries"/> to the workers; an entry that is not a job is dead-lettered and a
+    /// job past its attempts is given up, each with one log line. Returns how many went to the workers.
+    /// </summary>
+    private async Task<int> AcceptAsync(List<TakenEntry> entries, bool reclaimed)
+    {
+        var accepted = 0;
+        foreach (var entry in entries)
+        {
+            try
+            {
+                if (await AcceptAsync(entry, reclaimed))
+                {
+                    accepted++;
+                }
+            }
+            catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+            {
+                // Neither dead-lettered nor given up: the entry stays taken and is reclaimed after the visibility timeout.
+                engine.Unavailable(ex);
+            }
+        }
+
+        return accepted;
+    }
+
+    /// <summary>True when the entry's job went to a worker.</summary>
+    private async Task<bool> AcceptAsync(TakenEntry entry, bool reclaimed)
+    {
+        var job = RedisJobEngine.Parse(entry, out var problem);
+        if (job is null || entry.Attempt == 0)
+        {
+            problem ??= "no job state for its id (never accepted through intake, or evicted)";
+            await engine.DeadLetterAsync(entry, problem);
+            telemetry.DeadLettered.Add(1);
+            LogDeadLettered(entry.Id, problem);
+            return false;
+        }
+
+        if (reclaimed)
+        {
+            telemetry.Reclaimed.Add(1);
+            LogReclaimed(job.Id, entry.Id, job.Attempt);
+        }
+
+        if (job.Attempt > _options.MaxAttempts)
+        {
+            job.Attempt = _options.MaxAttempts;
+            LogGivenUp(job.Id, _options.MaxAttempts);
+            await runner.RecordNotStartedAsync(job,
+                $"Canceled: {_options.MaxAttempts} runs each ended without an outcome (a worker died or stopped mid-job); {WorkerPoolOptions.SectionName}:MaxAttempts.");
+            return false;
+        }
+
+        if (_taken.Writer.TryWrite(job))
+        {
+            return true;
+        }
+
+        // Taken just as shutdown closed the buffer: back to the queue at once rather than after the visibility timeout.
+        await engine.HandBackAsync(job);
+        Interlocked.Increment(ref _handedBack);
+        return false;
+    }
+
+    private async Task RunWorkerAsync(int workerId)
+    {
+        await Task.Yield();
+        using var deadline = runner.CreateDeadline(_abortInFlight.Token);
+        await foreach (var job in _taken.Reader.ReadAllAsync())
+        {
+            // The slot this job holds passes to the next job when recording its outcome took one (TakeNext).
+            var slotPassed = false;
+            try
+            {
+                if (_stopping)
+                {
+                    // Taken but not started when shutdown began: straight back to the queue for another worker.
+                    await engine.HandBackAsync(job);
+                    Interlocked.Increment(ref _handedBack);
+                    continue;
+                }
+
+                job.TakeNext = true;
+                await runner.RunAsync(job, workerId, deadline);
+                if (job.Next is { } next)
+                {
+                    slotPassed = await AcceptAsync([next], reclaimed: false) == 1;
+                }
+            }
+            catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+            {
+                // Its outcome or hand-back could not be written: the entry stays taken and is reclaimed after the
+                // visibility timeout, so the job runs again elsewhere.
+                LogNotRecorded(job.Id, ex.Message);
+            }
+            finally
+            {
+                if (!slotPassed)
+                {
+                    _free!.Release();
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> until Redis answers it, waiting longer after each failure (up to a second).</summary>
+    private async Task WhileAvailableAsync(Func<Task> action, CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                await action();
+                engine.Available();
+                return;
+            }
+            catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+            {
+                engine.Unavailable(ex);
+                await Task.Delay(backoff, stoppingToken);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            }
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The drain, while the web server still serves.</summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task stopping;
+        lock (_stopLock)
+        {
+            stopping = _stoppingTask ??= StopOnceAsync(cancellationToken);
+        }
+
+        return stopping.WaitAsync(cancellationToken);
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    {
+        engine.Close();
+        _stopping = true;
+        var grace = _options.ShutdownGracePeriod;
+        LogDraining(telemetry.BusyWorkers, grace.TotalSeconds);
+
+        using (var graceElapsed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            graceElapsed.CancelAfter(grace);
+            // Cancels stoppingToken: the taker and the reclaimer stop, then the workers once what they took is done.
+            await base.StopAsync(graceElapsed.Token);
+        }
+
+        if (ExecuteTask is { IsCompleted: false } running)
+        {
+            LogGraceElapsed(grace.TotalSeconds);
+            await _abortInFlight.CancelAsync();
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            await running.WaitAsync(bound.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        engine.GiveUp();
+        try
+        {
+            await engine.RemoveConsumerAsync();
+        }
+        catch (Exception ex) when (RedisJobEngine.IsUnavailable(ex))
+        {
+            // Left in the group; removed later by another process once it has been idle for an hour.
+        }
+
+        LogStopped(Volatile.Read(ref _handedBack));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool started on Redis: {Workers} workers as consumer {Consumer}, shared queue capacity {QueueCapacity}")]
+    private partial void LogStarted(int workers, int queueCapacity, string consumer);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Taking jobs from Redis failed; retrying")]
+    private partial void LogTakeFailed(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered queue entry {EntryId}: {Problem}; moved to the dead-letter stream, not retried")]
+    private partial void LogDeadLettered(string entryId, string problem);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} reclaimed (entry {EntryId}): its worker held it past the visibility timeout; attempt {Attempt}")]
+    private partial void LogReclaimed(Guid jobId, string entryId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} given up: {MaxAttempts} runs each ended without an outcome; recorded as canceled")]
+    private partial void LogGivenUp(Guid jobId, int maxAttempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its outcome could not be written to Redis ({Error}); it runs again after the visibility timeout")]
+    private partial void LogNotRecorded(Guid jobId, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool draining: new jobs get 503, queued jobs stay queued for the other workers, {InFlight} in-flight jobs get {GraceSeconds} s")]
+    private partial void LogDraining(int inFlight, double graceSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown grace period of {GraceSeconds} s elapsed; handing in-flight jobs back to the queue")]
+    private partial void LogGraceElapsed(double graceSeconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker pool stopped; {HandedBack} taken jobs were handed back before they started, none canceled")]
+    private partial void LogStopped(int handedBack);
+}
