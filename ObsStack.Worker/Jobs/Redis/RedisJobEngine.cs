@@ -396,16 +396,4 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
         var text = value.IsNull ? "" : value.ToString();
         return text.Length <= 64 ? text : text[..64] + "…";
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job engine unavailable: Redis did not answer ({ErrorType}: {Error}); intake answers 503, workers wait and resume when it is back")]
-    private partial void LogUnavailable(string errorType, string error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Job engine available again: Redis answers")]
-    private partial void LogAvailable();
-}
-
-/// <summary>A stream entry this process took (read or reclaimed), with the attempt its run is (0: the entry names no job).</summary>
-public sealed record TakenEntry(string Id, NameValueEntry[] Fields, long Attempt)
-{
-    public RedisValue this[string name] => Fields.FirstOrDefault(f => f.Name == name).Value;
 }
