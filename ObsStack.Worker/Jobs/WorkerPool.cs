@@ -6,23 +6,18 @@ namespace ObsStack.Worker.Jobs;
 /// A fixed pool of N workers reading the bounded queue. On shutdown: intake closes, no worker starts another job,
 /// in-flight jobs get <see cref="WorkerPoolOptions.ShutdownGracePeriod"/> to finish and are canceled after it, and
 /// jobs still queued are recorded as canceled — every accepted job ends with a recorded outcome.
-/// The drain runs in <see cref="StoppingAsync"/>, before the host stops any service, so the web server still answers
-/// while it lasts: a new <c>POST /jobs</c> gets 503 with Retry-After and <c>GET /jobs/{id}</c> still works. (The web
-/// server is the last hosted service registered, so it is the first stopped; a drain in StopAsync would run after
-/// clients were already refused connections.)
+/// The drain runs while the web server still answers (<see cref="DrainingPool"/>).
 /// </summary>
 public sealed partial class WorkerPool(
     JobQueue queue,
     JobRunner runner,
     IOptions<WorkerPoolOptions> options,
-    ILogger<WorkerPool> logger) : BackgroundService, IHostedLifecycleService
+    ILogger<WorkerPool> logger) : DrainingPool
 {
     // Never disposed: it has no timer and no linked parents, so disposing frees nothing, and the host may dispose this
     // service while a second, concurrent StopAsync (Run's own, next to the caller's) still cancels it: that raced into
     // ObjectDisposedException (WorkerPoolTests.Shutdown_finishes_in_flight_jobs_cancels_the_rest_and_records_every_outcome).
     private readonly CancellationTokenSource _abortInFlight = new();
-    private readonly Lock _stopLock = new();
-    private Task? _stopping;
     private int _notStarted;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -57,31 +52,7 @@ public sealed partial class WorkerPool(
         }
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>The drain, while the web server still serves (see the class summary).</summary>
-    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Runs the shutdown once, however many callers ask (the host's <c>Run</c> and an explicit <c>StopAsync</c> both
-    /// do); every caller waits for that one shutdown, or for its own token.
-    /// </summary>
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        Task stopping;
-        lock (_stopLock)
-        {
-            stopping = _stopping ??= StopOnceAsync(cancellationToken);
-        }
-
-        return stopping.WaitAsync(cancellationToken);
-    }
-
-    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    protected override async Task DrainAsync(CancellationToken cancellationToken)
     {
         queue.Close();
         var grace = options.Value.ShutdownGracePeriod;
@@ -91,7 +62,7 @@ public sealed partial class WorkerPool(
         {
             graceElapsed.CancelAfter(grace);
             // Cancels stoppingToken and waits for the workers, or for the grace period.
-            await base.StopAsync(graceElapsed.Token);
+            await StopWorkersAsync(graceElapsed.Token);
         }
 
         if (ExecuteTask is { IsCompleted: false } running)

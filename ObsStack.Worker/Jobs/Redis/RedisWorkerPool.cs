@@ -18,7 +18,7 @@ public sealed partial class RedisWorkerPool(
     JobRunner runner,
     WorkerTelemetry telemetry,
     IOptions<WorkerPoolOptions> options,
-    ILogger<RedisWorkerPool> logger) : BackgroundService, IHostedLifecycleService
+    ILogger<RedisWorkerPool> logger) : DrainingPool
 {
     private static readonly TimeSpan MinPoll = TimeSpan.FromMilliseconds(2);
     // The longest an idle worker process waits before asking again: the delay a job sees on an idle deployment.
@@ -28,14 +28,12 @@ public sealed partial class RedisWorkerPool(
 
     private readonly WorkerPoolOptions _options = options.Value;
     private readonly CancellationTokenSource _abortInFlight = new();
-    private readonly Lock _stopLock = new();
 
     // Entries taken and waiting for one of this process' workers: never more than the free workers at the time of the
     // take (a slot is held from the take to the job's end), so nothing taken waits behind a running job.
     private readonly Channel<Job> _taken = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleWriter = false });
     private SemaphoreSlim? _free;
     private volatile bool _stopping;
-    private Task? _stoppingTask;
     private int _handedBack;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -328,27 +326,7 @@ public sealed partial class RedisWorkerPool(
         }
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>The drain, while the web server still serves.</summary>
-    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        Task stopping;
-        lock (_stopLock)
-        {
-            stopping = _stoppingTask ??= StopOnceAsync(cancellationToken);
-        }
-
-        return stopping.WaitAsync(cancellationToken);
-    }
-
-    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    protected override async Task DrainAsync(CancellationToken cancellationToken)
     {
         engine.Close();
         _stopping = true;
@@ -359,7 +337,7 @@ public sealed partial class RedisWorkerPool(
         {
             graceElapsed.CancelAfter(grace);
             // Cancels stoppingToken: the taker and the reclaimer stop, then the workers once what they took is done.
-            await base.StopAsync(graceElapsed.Token);
+            await StopWorkersAsync(graceElapsed.Token);
         }
 
         if (ExecuteTask is { IsCompleted: false } running)

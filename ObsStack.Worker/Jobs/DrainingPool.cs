@@ -1,0 +1,43 @@
+namespace ObsStack.Worker.Jobs;
+
+/// <summary>
+/// The shutdown shape both worker pools share: the drain runs once, in <see cref="StoppingAsync"/>, before the host
+/// stops any service, so the web server still answers while it lasts (a new <c>POST /jobs</c> gets 503 with
+/// Retry-After, <c>GET /jobs/{id}</c> still works). The web server is the last hosted service registered, so it is
+/// the first stopped: a drain in <see cref="StopAsync"/> alone would run after clients were refused connections.
+/// </summary>
+public abstract class DrainingPool : BackgroundService, IHostedLifecycleService
+{
+    private readonly Lock _stopLock = new();
+    private Task? _drain;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The drain, while the web server still serves.</summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => StopAsync(cancellationToken);
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs the drain once, however many callers ask (the host's <c>Run</c> and an explicit <c>StopAsync</c> both
+    /// do); every caller waits for that one drain, or for its own token.
+    /// </summary>
+    public sealed override Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task drain;
+        lock (_stopLock)
+        {
+            drain = _drain ??= DrainAsync(cancellationToken);
+        }
+
+        return drain.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Stops intake, lets in-flight jobs finish within the grace period, and settles the rest.</summary>
+    protected abstract Task DrainAsync(CancellationToken cancellationToken);
+
+    /// <summary>Cancels the workers' stopping token and waits for them, or for <paramref name="cancellationToken"/>.</summary>
+    protected Task StopWorkersAsync(CancellationToken cancellationToken) => base.StopAsync(cancellationToken);
+}
