@@ -15,6 +15,8 @@ public sealed class ServiceProcess : IAsyncDisposable
 {
     private const int KeptLines = 20_000;
 
+    private static readonly string[] ComplaintLevels = ["\"level\":\"warn\"", "\"level\":\"error\"", "\"level\":\"fatal\""];
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
 
@@ -105,6 +107,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     public bool Logged(string text) => _lines.Any(l => l.Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Its last warning and error lines, for a failed assertion's message: what the service said went wrong.</summary>
+    public string Complaints(int count = 10) =>
+        $"{Name} said:\n" + string.Join('\n', _lines
+            .Where(l => !l.StartsWith('{') || ComplaintLevels.Any(level => l.Contains(level, StringComparison.Ordinal)))
+            .TakeLast(count));
 
     private void Keep(string? line)
     {

@@ -161,6 +161,7 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
             var stopwatch = Stopwatch.StartNew();
             using var refused = await client.PostAsJsonAsync("/jobs", new { urls = new[] { _target.Url("/ok") } });
             stopwatch.Stop();
+            Assert.True(refused.StatusCode == HttpStatusCode.ServiceUnavailable, $"expected 503, got {(int)refused.StatusCode}\n{worker.Complaints()}");
             var problem = await ApiTest.ProblemAsync(refused, 503);
             Assert.Equal("Job engine unavailable", problem.GetProperty("title").GetString());
             Assert.NotNull(refused.Headers.RetryAfter);
