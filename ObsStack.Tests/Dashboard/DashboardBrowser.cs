@@ -14,8 +14,14 @@ public sealed class DashboardBrowser : IAsyncDisposable
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
-    /// <summary>Where the README's pictures live: each run of the browser test writes them again, so they never drift.</summary>
-    public static string ImagesFolder => Path.Combine(GrafanaFiles.FindRepoRoot(), "docs", "images");
+    /// <summary>
+    /// Where the pictures go: docs/images/ (the README's) when <c>OBSSTACK_WRITE_IMAGES=1</c>, so they are redrawn from a
+    /// real run without editing them by hand; otherwise a temporary folder, so a plain <c>dotnet test</c> leaves the
+    /// working tree clean.
+    /// </summary>
+    public static string ImagesFolder { get; } = Environment.GetEnvironmentVariable("OBSSTACK_WRITE_IMAGES") == "1"
+        ? Path.Combine(GrafanaFiles.FindRepoRoot(), "docs", "images")
+        : Directory.CreateTempSubdirectory("obsstack-dashboard-").FullName;
 
     // Chromium's own traffic (updates, sync, field trials) is refused on a closed network, many connections at a time.
     private static readonly string[] Flags =
@@ -94,7 +100,7 @@ public sealed class DashboardBrowser : IAsyncDisposable
         await Page.GetByRole(AriaRole.Button, new() { Name = "Notifications" }).ClickAsync();
     }
 
-    /// <summary>Writes docs/images/<paramref name="name"/>.png from what the browser shows now.</summary>
+    /// <summary>Writes <paramref name="name"/>.png in <see cref="ImagesFolder"/> from what the browser shows now.</summary>
     public async Task ScreenshotAsync(string name)
     {
         Directory.CreateDirectory(ImagesFolder);

@@ -16,7 +16,7 @@ namespace ObsStack.Tests.Dashboard;
 /// What a user looks at, in a real browser: the Aspire dashboard of the AppHost run (the collection's one run, no
 /// containers), signed in with its login token. The resources list, a backend's reason for not running, one job's trace
 /// across api and worker, its logs, the jobs metric, and the incident drill's buttons with their effect on
-/// <c>jobs_total</c>. The same run writes the README's screenshots to docs/images/.
+/// <c>jobs_total</c>. With <c>OBSSTACK_WRITE_IMAGES=1</c> the same run writes the README's screenshots to docs/images/.
 /// </summary>
 [Collection(AppHostRunCollection.Name)]
 [Trait("Category", "AppHost")]
