@@ -96,6 +96,11 @@ internal static class Extensions
             redis.BacklogPolicy = BacklogPolicy.FailFast;
             redis.AsyncTimeout = (int)Math.Max(50, engineTimeout.TotalMilliseconds);
             redis.ConnectTimeout = (int)Math.Max(1000, engineTimeout.TotalMilliseconds);
+            // Replies are read on the .NET thread pool rather than the client's own dedicated threads, one hand-off less
+            // per round trip: the worker's CPU per job falls by a quarter to two fifths (the reach benchmark, --redis 1;
+            // docs/scaling.md). The dedicated threads guard against a thread pool starved by blocking calls, which this
+            // fully asynchronous worker does not make.
+            redis.SocketManager = SocketManager.ThreadPool;
         });
 
         var services = builder.Services;
