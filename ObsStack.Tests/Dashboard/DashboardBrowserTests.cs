@@ -55,7 +55,7 @@ public sealed class DashboardBrowserTests(AppHostRunFixture fixture)
 
         // One job through the api's public endpoint: its trace spans both services.
         var (jobId, traceId) = await SubmitJobAsync();
-        await dashboard.GoToAsync($"/traces/detail/{traceId}");
+        await dashboard.GoToUntilVisibleAsync($"/traces/detail/{traceId}", p => p.GetByText("process_job").First, SignalTimeout);
         foreach (var span in new[] { "process_job", "load_data" })
         {
             await Expect(page.GetByText(span).First).ToBeVisibleAsync(Visible);

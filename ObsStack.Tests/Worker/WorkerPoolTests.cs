@@ -115,7 +115,9 @@ public sealed class WorkerPoolTests : IAsyncLifetime
         var store = worker.Get<JobStore>();
         var intake = worker.Get<JobIntake>();
 
-        var ids = await client.SubmitAsync(_target.Url("/slow/300"), _target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
+        // Long enough that both fetches are in flight together even when the second worker starts late on a busy machine
+        // (300 ms was not, once, in CI); short enough to finish inside the 3 s grace period.
+        var ids = await client.SubmitAsync(_target.Url("/slow/1500"), _target.Url("/hold"), _target.Url("/ok"), _target.Url("/ok"));
         await Poll.UntilAsync(() => _target.InFlight == 2, "two jobs in flight", TimeSpan.FromSeconds(10));
 
         var stopwatch = Stopwatch.StartNew();
