@@ -44,18 +44,26 @@ public static class JobEngineExtensions
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(RedisName)))
         {
+            // The connection string itself is not repeated: it may hold a password.
+            builder.SayAtStart(
+                $"Job engine: the Redis given as ConnectionStrings:{RedisName}, one queue shared by the worker replicas "
+                + $"({ReplicasKey}; docs/scaling.md).");
             return builder.AddConnectionString(RedisName);
         }
 
-        builder.Eventing.Subscribe<BeforeStartEvent>((started, _) =>
-        {
-            started.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ObsStack.AppHost").LogInformation(
-                "No Redis: one worker runs the embedded in-process job pool. For several worker replicas sharing one "
-                + "queue, start Docker or Podman, or give the AppHost ConnectionStrings:redis (docs/scaling.md).");
-            return Task.CompletedTask;
-        });
+        builder.SayAtStart(
+            "No Redis: one worker runs the embedded in-process job pool. For several worker replicas sharing one "
+            + "queue, start Docker or Podman, or give the AppHost ConnectionStrings:redis (docs/scaling.md).");
         return null;
     }
+
+    /// <summary>One line on the AppHost's console when the application starts.</summary>
+    private static void SayAtStart(this IDistributedApplicationBuilder builder, string line) =>
+        builder.Eventing.Subscribe<BeforeStartEvent>((started, _) =>
+        {
+            started.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ObsStack.AppHost").LogInformation(line);
+            return Task.CompletedTask;
+        });
 
     /// <summary>
     /// Wires the worker to the job engine: the Redis connection string, waiting for a Redis container to be healthy,

@@ -32,6 +32,19 @@ public sealed class AppHostRedisRunTests(AppHostRedisRunFixture fixture)
         Assert.Equal(2, JobsByInstance(fixture.Receiver).Count);
     }
 
+    [SkippableFact]
+    public void The_console_says_once_that_the_given_redis_is_the_job_engine_without_repeating_its_address()
+    {
+        RedisServer.SkipIfUnavailable();
+
+        var said = fixture.AppHostLog.Logs.Where(l => l.Category == "ObsStack.AppHost" && l.Message.StartsWith("Job engine:", StringComparison.Ordinal)).ToList();
+
+        var line = Assert.Single(said).Message;
+        Assert.Contains("ConnectionStrings:redis", line);
+        Assert.DoesNotContain(fixture.RedisConnectionString, line);
+        Assert.DoesNotContain(fixture.AppHostLog.Logs, l => l.Message.StartsWith("No Redis", StringComparison.Ordinal));
+    }
+
     /// <summary>The worker's cumulative jobs counter, summed over statuses, by <c>service.instance.id</c> (latest export each).</summary>
     private static Dictionary<string, double> JobsByInstance(OtlpReceiver receiver)
     {

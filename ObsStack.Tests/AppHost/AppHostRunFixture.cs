@@ -29,6 +29,9 @@ public class AppHostRunFixture : IAsyncLifetime
 
     public DistributedApplication App => _app ?? throw new InvalidOperationException("The fixture has not started.");
 
+    /// <summary>What the AppHost itself logged (its console lines; the resources' own lines only from warnings up).</summary>
+    public LogCapture AppHostLog { get; } = new();
+
     public virtual async Task InitializeAsync()
     {
         _receiver = await OtlpReceiver.StartAsync();
@@ -42,7 +45,8 @@ public class AppHostRunFixture : IAsyncLifetime
         appHost.Services.AddLogging(logging => logging
             .AddFilter("Aspire", LogLevel.Warning)
             .AddFilter("System.Net.Http", LogLevel.Warning)
-            .AddFilter($"{appHost.Environment.ApplicationName}.Resources", LogLevel.Warning));
+            .AddFilter($"{appHost.Environment.ApplicationName}.Resources", LogLevel.Warning)
+            .AddProvider(AppHostLog));
 
         foreach (var service in appHost.Resources.OfType<ProjectResource>())
         {
@@ -97,6 +101,9 @@ public sealed class AppHostRedisRunFixture : AppHostRunFixture
     private readonly RedisServer _redis = new();
 
     public bool RedisAvailable => Tools.Find("redis-server") is not null;
+
+    /// <summary>What the AppHost was given as <c>ConnectionStrings:redis</c>.</summary>
+    public string RedisConnectionString => _redis.ConnectionString;
 
     public override async Task InitializeAsync()
     {

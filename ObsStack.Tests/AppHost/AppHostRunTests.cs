@@ -20,6 +20,16 @@ public sealed class AppHostRunTests(AppHostRunFixture fixture)
     private static readonly TimeSpan SignalTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
+    public void Without_redis_the_console_says_once_that_one_worker_runs_the_embedded_pool_and_how_to_get_replicas()
+    {
+        var said = fixture.AppHostLog.Logs.Where(l => l.Category == "ObsStack.AppHost" && l.Message.StartsWith("No Redis:", StringComparison.Ordinal)).ToList();
+
+        var line = Assert.Single(said).Message;
+        Assert.Contains("ConnectionStrings:redis", line);
+        Assert.Contains("docs/scaling.md", line);
+    }
+
+    [Fact]
     public async Task A_job_submitted_through_the_api_completes_and_is_one_trace_across_api_and_worker()
     {
         using var api = fixture.App.CreateHttpClient("api", "http");
