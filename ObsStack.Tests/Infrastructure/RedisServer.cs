@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using ObsStack.Tests.Api;
 using StackExchange.Redis;
 
 namespace ObsStack.Tests.Infrastructure;
@@ -16,7 +17,7 @@ public sealed class RedisServer : IAsyncLifetime
     private Process? _process;
     private ConnectionMultiplexer? _client;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = ApiTest.ClosedPort();
 
     /// <summary>The value of <c>ConnectionStrings:redis</c> for a service using this server.</summary>
     public string ConnectionString => $"127.0.0.1:{Port}";
@@ -103,13 +104,6 @@ public sealed class RedisServer : IAsyncLifetime
             await term!.WaitForExitAsync();
             await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async Task DisposeAsync()

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
+using ObsStack.Tests.Api;
 
 namespace ObsStack.Tests.Infrastructure;
 
@@ -46,7 +46,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         var path = typeof(ServiceProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .Single(a => a.Key == $"{project}.Path").Value!;
-        var port = FreePort();
+        var port = ApiTest.ClosedPort();
         var address = new Uri($"http://127.0.0.1:{port}");
         var start = new ProcessStartInfo("dotnet", ["exec", path])
         {
@@ -120,13 +120,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         {
             _lines.Enqueue(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

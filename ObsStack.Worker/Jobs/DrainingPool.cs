@@ -9,7 +9,11 @@ namespace ObsStack.Worker.Jobs;
 public abstract class DrainingPool : BackgroundService, IHostedLifecycleService
 {
     private readonly Lock _stopLock = new();
+    private readonly CancellationTokenSource _abortInFlight = new();
     private Task? _drain;
+
+    /// <summary>Canceled when the grace period ends with jobs still running: each worker's jobs give up then.</summary>
+    protected CancellationToken InFlightAborted => _abortInFlight.Token;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -38,6 +42,24 @@ public abstract class DrainingPool : BackgroundService, IHostedLifecycleService
     /// <summary>Stops intake, lets in-flight jobs finish within the grace period, and settles the rest.</summary>
     protected abstract Task DrainAsync(CancellationToken cancellationToken);
 
-    /// <summary>Cancels the workers' stopping token and waits for them, or for <paramref name="cancellationToken"/>.</summary>
-    protected Task StopWorkersAsync(CancellationToken cancellationToken) => base.StopAsync(cancellationToken);
+    /// <summary>
+    /// Cancels the workers' stopping token and gives their in-flight jobs <paramref name="grace"/>. Past it (when
+    /// <paramref name="graceElapsed"/> is called to say so), <see cref="InFlightAborted"/> is canceled and the workers
+    /// get until <paramref name="settleBy"/> to record what they held.
+    /// </summary>
+    protected async Task StopWorkersWithinAsync(TimeSpan grace, Action graceElapsed, CancellationToken settleBy, CancellationToken cancellationToken)
+    {
+        using (var graceEnds = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            graceEnds.CancelAfter(grace);
+            await base.StopAsync(graceEnds.Token);
+        }
+
+        if (ExecuteTask is { IsCompleted: false } running)
+        {
+            graceElapsed();
+            await _abortInFlight.CancelAsync();
+            await running.WaitAsync(settleBy).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
 }

@@ -17,7 +17,6 @@ public sealed partial class WorkerPool(
     // Never disposed: it has no timer and no linked parents, so disposing frees nothing, and the host may dispose this
     // service while a second, concurrent StopAsync (Run's own, next to the caller's) still cancels it: that raced into
     // ObjectDisposedException (WorkerPoolTests.Shutdown_finishes_in_flight_jobs_cancels_the_rest_and_records_every_outcome).
-    private readonly CancellationTokenSource _abortInFlight = new();
     private int _notStarted;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -31,7 +30,7 @@ public sealed partial class WorkerPool(
     {
         // Leave the host's startup path at once; the loop runs on the thread pool.
         await Task.Yield();
-        using var deadline = runner.CreateDeadline(_abortInFlight.Token);
+        using var deadline = runner.CreateDeadline(InFlightAborted);
         try
         {
             await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
@@ -58,19 +57,7 @@ public sealed partial class WorkerPool(
         var grace = options.Value.ShutdownGracePeriod;
         LogDraining(queue.Count, grace.TotalSeconds);
 
-        using (var graceElapsed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-        {
-            graceElapsed.CancelAfter(grace);
-            // Cancels stoppingToken and waits for the workers, or for the grace period.
-            await StopWorkersAsync(graceElapsed.Token);
-        }
-
-        if (ExecuteTask is { IsCompleted: false } running)
-        {
-            LogGraceElapsed(grace.TotalSeconds);
-            await _abortInFlight.CancelAsync();
-            await running.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        await StopWorkersWithinAsync(grace, () => LogGraceElapsed(grace.TotalSeconds), cancellationToken, cancellationToken);
 
         while (queue.Reader.TryRead(out var job))
         {

@@ -27,7 +27,6 @@ public sealed partial class RedisWorkerPool(
     private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
 
     private readonly WorkerPoolOptions _options = options.Value;
-    private readonly CancellationTokenSource _abortInFlight = new();
 
     // Entries taken and waiting for one of this process' workers: never more than the free workers at the time of the
     // take (a slot is held from the take to the job's end), so nothing taken waits behind a running job.
@@ -267,7 +266,7 @@ public sealed partial class RedisWorkerPool(
     private async Task RunWorkerAsync(int workerId)
     {
         await Task.Yield();
-        using var deadline = runner.CreateDeadline(_abortInFlight.Token);
+        using var deadline = runner.CreateDeadline(InFlightAborted);
         await foreach (var job in _taken.Reader.ReadAllAsync())
         {
             // The slot this job holds passes to the next job when recording its outcome took one (TakeNext).
@@ -333,20 +332,10 @@ public sealed partial class RedisWorkerPool(
         var grace = _options.ShutdownGracePeriod;
         LogDraining(telemetry.BusyWorkers, grace.TotalSeconds);
 
-        using (var graceElapsed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
-        {
-            graceElapsed.CancelAfter(grace);
-            // Cancels stoppingToken: the taker and the reclaimer stop, then the workers once what they took is done.
-            await StopWorkersAsync(graceElapsed.Token);
-        }
-
-        if (ExecuteTask is { IsCompleted: false } running)
-        {
-            LogGraceElapsed(grace.TotalSeconds);
-            await _abortInFlight.CancelAsync();
-            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-            await running.WaitAsync(bound.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        // The taker and the reclaimer stop at once, the workers once what they took is done; aborted jobs are handed
+        // back, within a few seconds however long Redis takes to answer.
+        using var handBackBound = new CancellationTokenSource(grace + TimeSpan.FromSeconds(3));
+        await StopWorkersWithinAsync(grace, () => LogGraceElapsed(grace.TotalSeconds), handBackBound.Token, cancellationToken);
 
         engine.GiveUp();
         try
