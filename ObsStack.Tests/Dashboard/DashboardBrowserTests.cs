@@ -54,8 +54,7 @@ public sealed class DashboardBrowserTests(AppHostRunFixture fixture)
         await dashboard.ScreenshotAsync("dashboard-backend-reason");
 
         // One job through the api's public endpoint: its trace spans both services.
-        var (jobId, traceId) = await SubmitJobAsync();
-        await dashboard.GoToUntilVisibleAsync($"/traces/detail/{traceId}", p => p.GetByText("process_job").First, SignalTimeout);
+        var (jobId, traceId) = await JobWhoseTraceReachedTheDashboardAsync(dashboard);
         foreach (var span in new[] { "process_job", "load_data" })
         {
             await Expect(page.GetByText(span).First).ToBeVisibleAsync(Visible);
@@ -126,6 +125,33 @@ public sealed class DashboardBrowserTests(AppHostRunFixture fixture)
         var stopped = await JobCountsAsync();
         var after = await JobsAfterAsync(stopped, 40);
         Assert.True(after.FailedRatio < 0.2, $"after Stop chaos, {after.Failed} of {after.Total} jobs failed");
+    }
+
+    /// <summary>
+    /// A job whose trace the dashboard shows, up to three tries of 20 s: on a machine starved by the rest of the suite
+    /// the dashboard has twice in CI not shown a job's trace within a minute, while the services' export queues are
+    /// bounded and drop what a slow receiver cannot take. The last failure says whether the test's own receiver got it.
+    /// </summary>
+    private async Task<(Guid JobId, string TraceId)> JobWhoseTraceReachedTheDashboardAsync(DashboardBrowser dashboard)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var (jobId, traceId) = await SubmitJobAsync();
+            try
+            {
+                await dashboard.GoToUntilVisibleAsync($"/traces/detail/{traceId}", p => p.GetByText("process_job").First, TimeSpan.FromSeconds(20));
+                return (jobId, traceId);
+            }
+            catch (PlaywrightException) when (attempt < 3)
+            {
+                // Another job stands in.
+            }
+            catch (PlaywrightException ex)
+            {
+                var received = fixture.Receiver.Spans.Count(span => span.TraceId == traceId);
+                throw new TimeoutException($"No job's trace reached the dashboard in {attempt} tries; the test's own OTLP receiver has {received} spans of the last one ({traceId}).", ex);
+            }
+        }
     }
 
     private async Task<(Guid JobId, string TraceId)> SubmitJobAsync()
