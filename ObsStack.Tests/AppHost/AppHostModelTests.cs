@@ -317,7 +317,7 @@ public sealed class AppHostModelTests
     }
 
     [Fact]
-    public async Task With_containers_redis_is_the_job_engine_pinned_in_a_volume_and_two_worker_replicas_wait_for_it()
+    public async Task With_containers_redis_is_the_job_engine_pinned_in_a_volume_with_an_append_only_file_and_two_worker_replicas_wait_for_it()
     {
         await using var appHost = await CreateAppHostAsync();
 
@@ -325,6 +325,10 @@ public sealed class AppHostModelTests
         var image = Assert.Single(redis.Annotations.OfType<ContainerImageAnnotation>());
         Assert.Equal(ObsStackRepository.JobEngineImages[image.Image], image.Tag);
         Assert.Contains(redis.Annotations.OfType<ContainerMountAnnotation>(), m => m.Type == ContainerMountType.Volume && m.Target == "/data");
+        // Aspire's own arguments first (redis-server, password, snapshots), then the append-only file's, in the same form.
+        var arguments = await ArgumentsAsync(appHost, JobEngineExtensions.RedisName);
+        Assert.Equal("redis-server", arguments[0]);
+        Assert.Equal(["--appendonly", "yes", "--appendfsync", "everysec"], arguments[^4..]);
 
         Assert.Equal("{redis.connectionString}", Expression(await EnvironmentAsync(appHost, "worker"), "ConnectionStrings__redis"));
         Assert.Contains("redis", WaitsFor(appHost, "worker"));
