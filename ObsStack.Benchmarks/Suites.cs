@@ -25,9 +25,10 @@ internal static class Suites
                        HttpClient loop, worker off/full/full+profiler at 4 and 8 workers (~25 min;
                        --workers 4,8  --scenarios off,full,full+profiler; --baseline DIR: also run the
                        worker built in DIR next to this build's, e.g. `dotnet build -c Release ObsStack.Worker
-                       -o DIR` on an older commit, for before/after ratios within each round; --redis 1,2: also
-                       the Redis job engine with 1 and 2 worker processes on a loopback redis-server, AOF fsync
-                       --fsync everysec[,always], against the in-process pool in the same rounds)
+                       -o DIR` on an older commit, for before/after ratios within each round, Redis runs
+                       included; --redis 1,2: also the Redis job engine with 1 and 2 worker processes on a
+                       loopback redis-server, AOF fsync --fsync everysec[,always], against the in-process pool
+                       in the same rounds)
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)

@@ -102,7 +102,9 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                 : [new Client(scenario.Name, scenario, workers)]))),
             .. options.Workers.SelectMany(workers => options.Scenarios.SelectMany(scenario =>
                 (options.RedisProcesses ?? []).SelectMany(processes => (options.RedisFsync ?? ["everysec"])
-                    .Select(fsync => new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync))))),
+                    .SelectMany(fsync => (IEnumerable<Client>)(options.BaselineWorker is { } baseline
+                        ? [new Client(scenario.Name, scenario, workers, baseline, processes, fsync), new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync)]
+                        : [new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync)]))))),
         ];
         if (clients.Any(c => c.IsRedis) && !RedisPeer.Installed)
         {
@@ -267,7 +269,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         {
             for (var i = 0; i < client.RedisProcesses; i++)
             {
-                workers.Add(await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60)));
+                workers.Add(await WorkerProcess.StartAsync(settings, TimeSpan.FromSeconds(60), assemblyPath: client.WorkerDll));
             }
 
             var driver = new JobDriver(workers[0].Client, peers, options.QueueCapacity);

@@ -220,6 +220,75 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Finished_states_are_bounded_in_redis_for_the_deployment_within_a_hundredth_of_the_capacity()
+    {
+        RedisServer.SkipIfUnavailable();
+        (string, string)[] settings = [("WorkerPool__Workers", "4"), ("WorkerPool__ResultCapacity", "200")];
+        await using var worker1 = await StartWorkerAsync(settings);
+        await using var worker2 = await StartWorkerAsync(settings);
+        using var client1 = worker1.Client();
+        using var client2 = worker2.Client();
+
+        // 240 jobs run by the two workers, each outcome indexed by the process that ran it.
+        var ids = new List<Guid>();
+        for (var batch = 0; batch < 3; batch++)
+        {
+            ids.AddRange(await (batch % 2 == 0 ? client1 : client2).SubmitAsync([.. Enumerable.Range(0, 80).Select(i => _target.Url($"/ok?n={batch * 80 + i}"))]));
+            await Poll.UntilAsync(async () => await SucceededAsync(worker1) + await SucceededAsync(worker2) >= ids.Count, $"{ids.Count} jobs done", RunTimeout);
+        }
+
+        // Trimmed in steps of 2 (a hundredth of 200): 200 or 201 states kept, each one the index names, each with its TTL.
+        var indexed = (await redis.Db.SortedSetRangeByRankAsync($"{_prefix}:done")).Select(k => (string)k!).ToHashSet();
+        Assert.InRange(indexed.Count, 200, 201);
+        var states = await KeysAsync($"{_prefix}:job:*");
+        Assert.Equal(indexed.Order(StringComparer.Ordinal), states);
+        foreach (var key in states)
+        {
+            Assert.InRange((await redis.Db.KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        }
+
+        // Through either worker: the kept jobs read Completed, the evicted ones (the oldest) are gone.
+        var readable = 0;
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            using var response = await (i % 2 == 0 ? client1 : client2).GetAsync($"/jobs/{id}");
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.NotFound, $"GET /jobs/{id}: {(int)response.StatusCode}");
+            readable += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
+        }
+
+        Assert.Equal(indexed.Count, readable);
+        Assert.DoesNotContain($"{_prefix}:job:{ids[0]:D}", indexed);
+        Assert.Contains($"{_prefix}:job:{ids[^1]:D}", indexed);
+    }
+
+    [SkippableFact]
+    public async Task Finished_states_expire_after_the_retention_and_the_next_trim_step_drops_them_from_the_index()
+    {
+        RedisServer.SkipIfUnavailable();
+        (string, string)[] settings = [("WorkerPool__Workers", "2"), ("WorkerPool__QueueCapacity", "6"), ("WorkerPool__ResultCapacity", "10"), ("WorkerPool__ResultRetention", "00:00:05")];
+        await using var worker = await StartWorkerAsync(settings);
+        using var client = worker.Client();
+
+        var old = await client.SubmitAsync([.. Enumerable.Range(0, 4).Select(i => _target.Url($"/ok?old={i}"))]);
+        await client.WaitCompletedAsync(old, RunTimeout);
+        await Poll.UntilAsync(async () => (await KeysAsync($"{_prefix}:job:*")).Count == 0, "the states expired (TTL 5 s)", RunTimeout);
+        Assert.Equal(4, await redis.Db.SortedSetLengthAsync($"{_prefix}:done"));
+
+        // Eleven indexed past a capacity of 10: the trim step drops the four past the retention, not the newest.
+        var recent = new List<Guid>();
+        foreach (var size in new[] { 4, 3 })
+        {
+            recent.AddRange(await client.SubmitAsync([.. Enumerable.Range(0, size).Select(i => _target.Url($"/ok?new={recent.Count + i}"))]));
+            await client.WaitCompletedAsync(recent, RunTimeout);
+        }
+
+        var indexed = (await redis.Db.SortedSetRangeByRankAsync($"{_prefix}:done")).Select(k => (string)k!).ToList();
+        Assert.All(old, id => Assert.DoesNotContain($"{_prefix}:job:{id:D}", indexed));
+        Assert.All(indexed, key => Assert.Contains(recent, id => key == $"{_prefix}:job:{id:D}"));
+        Assert.InRange(indexed.Count, 1, 7);
+    }
+
+    [SkippableFact]
     public async Task A_poisoned_queue_entry_is_dead_lettered_with_one_log_line_and_the_queue_moves_on()
     {
         RedisServer.SkipIfUnavailable();
@@ -311,16 +380,18 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
         return WorkerClient.Sample(await client.MetricsAsync(), "jobs_total{status=\"success\"}") ?? 0;
     }
 
-    private async Task<string> KeysAsync()
+    private async Task<string> KeysAsync() => string.Join(",", await KeysAsync($"{_prefix}:*"));
+
+    private async Task<List<string>> KeysAsync(string pattern)
     {
         var server = redis.Db.Multiplexer.GetServers().Single();
         var keys = new List<string>();
-        await foreach (var key in server.KeysAsync(pattern: $"{_prefix}:*"))
+        await foreach (var key in server.KeysAsync(pattern: pattern))
         {
             keys.Add(key!);
         }
 
         keys.Sort(StringComparer.Ordinal);
-        return string.Join(",", keys);
+        return keys;
     }
 }

@@ -203,8 +203,7 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         RedisValue[] args =
         [
-            Group, job.EntryId ?? "", now, "",
-            JsonSerializer.Serialize(result, JsonSerializerOptions.Web),
+            Group, job.EntryId ?? "", now, JsonSerializer.Serialize(result, JsonSerializerOptions.Web),
             (long)_options.ResultRetention.TotalSeconds, _options.ResultCapacity,
             // Nothing more is taken once intake closed for shutdown.
             job.TakeNext && Volatile.Read(ref _closed) == 0 ? 1 : 0, Consumer, $"{_prefix}:job:",
