@@ -27,8 +27,8 @@ internal static class Suites
                        worker built in DIR next to this build's, e.g. `dotnet build -c Release ObsStack.Worker
                        -o DIR` on an older commit, for before/after ratios within each round, Redis runs
                        included; --redis 1,2: also the Redis job engine with 1 and 2 worker processes on a
-                       loopback redis-server, AOF fsync --fsync everysec[,always], against the in-process pool
-                       in the same rounds)
+                       loopback redis-server, AOF fsync --fsync everysec[,always], WorkerPool:Prefetch
+                       --prefetch 0[,4], against the in-process pool in the same rounds)
           throughput   worker jobs/s, CPU and allocations per job: ceiling, off, full, full+profiler (~12 min)
           metrics      /metrics rendering through PrometheusPullExporter.Scrape() (BenchmarkDotNet, ~3 min)
           jobstore     the worker's result store on its hot path (BenchmarkDotNet, ~1 min)
@@ -155,6 +155,12 @@ internal static class Suites
         RedisFsync: options.TryGetValue("fsync", out var fsync)
             ? [.. fsync.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(f => f is "everysec" or "always" or "no" ? f : throw new ArgumentException($"--fsync takes everysec, always or no, comma-separated; got '{f}'."))]
+            : null,
+        RedisPrefetch: options.TryGetValue("prefetch", out var prefetch)
+            ? [.. prefetch.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 1000
+                    ? n
+                    : throw new ArgumentException($"--prefetch takes WorkerPool:Prefetch values from 0 to 1000, comma-separated (0,4); got '{p}'."))]
             : null);
 
     private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using ObsStack.Benchmarks.Harness;
 
 namespace ObsStack.Benchmarks.Throughput;
@@ -23,7 +24,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         int QueueCapacity = 1000,
         string? BaselineWorker = null,
         List<int>? RedisProcesses = null,
-        List<string>? RedisFsync = null)
+        List<string>? RedisFsync = null,
+        List<int>? RedisPrefetch = null)
     {
         public TimeSpan WarmupOrDefault => Warmup == default ? TimeSpan.FromSeconds(10) : Warmup;
         public TimeSpan WindowOrDefault => Window == default ? TimeSpan.FromSeconds(15) : Window;
@@ -47,7 +49,8 @@ internal sealed class ReachSuite(ReachSuite.Options options)
     /// <param name="WorkerDll">A baseline build of the worker (<c>--baseline DIR</c>); null: this build's.</param>
     /// <param name="RedisProcesses">Worker processes on one Redis (the Redis job engine); 0: the in-process pool.</param>
     /// <param name="Fsync">The Redis append-only file's fsync policy.</param>
-    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0, string? WorkerDll = null, int RedisProcesses = 0, string? Fsync = null)
+    /// <param name="Prefetch">WorkerPool:Prefetch of the Redis runs.</param>
+    private sealed record Client(string Name, Scenario? Scenario = null, int Workers = 0, string? WorkerDll = null, int RedisProcesses = 0, string? Fsync = null, int Prefetch = 0)
     {
         public bool IsWrk => Name == "wrk";
 
@@ -58,7 +61,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         public bool IsRedis => RedisProcesses > 0;
 
         public string Label => Scenario is null ? Name
-            : $"{Scenario.Name} ({Workers} workers){(WorkerDll is null ? "" : ", baseline")}{(IsRedis ? $", Redis ×{RedisProcesses} processes, fsync {Fsync}" : "")}";
+            : $"{Scenario.Name} ({Workers} workers){(WorkerDll is null ? "" : ", baseline")}{(IsRedis ? $", Redis ×{RedisProcesses} processes, fsync {Fsync}{(Prefetch > 0 ? $", prefetch {Prefetch}" : "")}" : "")}";
     }
 
     /// <summary>One measured window; context switches per job are the client process' own (NaN where not readable).</summary>
@@ -101,10 +104,10 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                 ? [new Client(scenario.Name, scenario, workers, baseline), new Client(scenario.Name, scenario, workers)]
                 : [new Client(scenario.Name, scenario, workers)]))),
             .. options.Workers.SelectMany(workers => options.Scenarios.SelectMany(scenario =>
-                (options.RedisProcesses ?? []).SelectMany(processes => (options.RedisFsync ?? ["everysec"])
-                    .SelectMany(fsync => (IEnumerable<Client>)(options.BaselineWorker is { } baseline
-                        ? [new Client(scenario.Name, scenario, workers, baseline, processes, fsync), new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync)]
-                        : [new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync)]))))),
+                (options.RedisProcesses ?? []).SelectMany(processes => (options.RedisFsync ?? ["everysec"]).SelectMany(fsync =>
+                    (options.RedisPrefetch ?? [0]).SelectMany(prefetch => (IEnumerable<Client>)(options.BaselineWorker is { } baseline
+                        ? [new Client(scenario.Name, scenario, workers, baseline, processes, fsync, prefetch), new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync, Prefetch: prefetch)]
+                        : [new Client(scenario.Name, scenario, workers, RedisProcesses: processes, Fsync: fsync, Prefetch: prefetch)])))))),
         ];
         if (clients.Any(c => c.IsRedis) && !RedisPeer.Installed)
         {
@@ -264,6 +267,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
         await using var redis = await RedisPeer.StartAsync(client.Fsync!);
         var settings = client.Scenario!.WorkerSettings(peers, client.Workers, options.QueueCapacity);
         settings["ConnectionStrings__redis"] = redis.ConnectionString;
+        settings["WorkerPool__Prefetch"] = client.Prefetch.ToString(CultureInfo.InvariantCulture);
         var workers = new List<WorkerProcess>();
         try
         {
@@ -453,7 +457,7 @@ internal sealed class ReachSuite(ReachSuite.Options options)
                 [.. byRound.Values.Select(round =>
                 {
                     var redis = round.FirstOrDefault(r => r.Client == client);
-                    var local = round.FirstOrDefault(r => r.Client == client with { RedisProcesses = 0, Fsync = null });
+                    var local = round.FirstOrDefault(r => r.Client == client with { RedisProcesses = 0, Fsync = null, Prefetch = 0 });
                     return redis is null || local is null ? double.NaN : value(redis) / value(local);
                 }).Where(double.IsFinite)];
 

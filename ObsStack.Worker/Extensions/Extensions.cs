@@ -106,7 +106,9 @@ internal static class Extensions
         var services = builder.Services;
         services.AddOptions<WorkerPoolOptions>()
             .Validate(o => o.VisibilityTimeout > o.JobTimeout + TimeSpan.FromSeconds(1),
-                $"{WorkerPoolOptions.SectionName}:VisibilityTimeout must exceed JobTimeout by more than a second, so a running job is never taken from a live worker.");
+                $"{WorkerPoolOptions.SectionName}:VisibilityTimeout must exceed JobTimeout by more than a second, so a running job is never taken from a live worker.")
+            .Validate(o => o.Prefetch == 0 || o.VisibilityTimeout > 2 * o.JobTimeout + TimeSpan.FromSeconds(1),
+                $"{WorkerPoolOptions.SectionName}:VisibilityTimeout must exceed twice JobTimeout by more than a second with Prefetch on: an entry taken ahead may wait for a running job before its own run.");
         services.AddSingleton<RedisJobEngine>();
         services.AddSingleton<IJobEngine>(sp => sp.GetRequiredService<RedisJobEngine>());
         services.AddSingleton<IJobStateSink>(sp => sp.GetRequiredService<RedisJobEngine>());

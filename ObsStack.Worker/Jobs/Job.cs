@@ -59,6 +59,9 @@ public sealed class Job
     [JsonIgnore]
     internal Redis.TakenEntry? Next { get; set; }
 
+    /// <summary>Redis: the outcome was handed to the pool's writer; the job's slot is released once it is written.</summary>
+    internal bool WrittenBehind { get; set; }
+
     public JobState State { get; internal set; } = JobState.Queued;
     public DateTimeOffset? StartedAt { get; internal set; }
     public DateTimeOffset? CompletedAt { get; internal set; }

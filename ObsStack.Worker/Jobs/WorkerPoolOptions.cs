@@ -59,6 +59,16 @@ public sealed class WorkerPoolOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Redis only: entries each worker process takes ahead of its busy workers (0: none, a job is taken only for a free
+    /// worker). With entries ahead, a worker that finishes starts the next at once and its outcome is written behind,
+    /// batched with the others' (1.3 – 1.6× the jobs/s of one process on 2 cores, docs/scaling.md). The price: an entry
+    /// taken ahead waits behind running jobs (up to <see cref="JobTimeout"/>), so <see cref="VisibilityTimeout"/> must
+    /// then exceed twice <see cref="JobTimeout"/>; its state reads Running from the take.
+    /// </summary>
+    [Range(0, 1000)]
+    public int Prefetch { get; set; }
+
     /// <summary>Redis only: how long a finished job's state stays readable (a TTL on it), within <see cref="ResultCapacity"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan ResultRetention { get; set; } = TimeSpan.FromHours(1);

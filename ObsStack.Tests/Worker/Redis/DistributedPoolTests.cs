@@ -30,12 +30,16 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
         await _target.DisposeAsync();
     }
 
-    [SkippableFact]
-    public async Task A_thousand_jobs_through_two_apis_on_two_workers_all_complete_and_each_is_readable_through_either_api()
+    [SkippableTheory]
+    [InlineData(0)]
+    [InlineData(8)]
+    public async Task A_thousand_jobs_through_two_apis_on_two_workers_all_complete_and_each_is_readable_through_either_api(int prefetch)
     {
         RedisServer.SkipIfUnavailable();
-        await using var worker1 = await StartWorkerAsync(("WorkerPool__QueueCapacity", "1000"), ("WorkerPool__Workers", "8"));
-        await using var worker2 = await StartWorkerAsync(("WorkerPool__QueueCapacity", "1000"), ("WorkerPool__Workers", "8"));
+        // With entries taken ahead too (outcomes written behind in batches): every job still runs once.
+        (string, string)[] settings = [("WorkerPool__QueueCapacity", "1000"), ("WorkerPool__Workers", "8"), ("WorkerPool__Prefetch", $"{prefetch}")];
+        await using var worker1 = await StartWorkerAsync(settings);
+        await using var worker2 = await StartWorkerAsync(settings);
         await using var api1 = await StartApiAsync(worker1);
         await using var api2 = await StartApiAsync(worker2);
         using var client1 = api1.Client();
@@ -66,13 +70,20 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal("Completed", (await client1.GetJobAsync(ids[0])).GetProperty("state").GetString());
     }
 
-    [SkippableFact]
-    public async Task A_killed_worker_s_jobs_are_reclaimed_by_the_other_and_every_accepted_job_completes()
+    [SkippableTheory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task A_killed_worker_s_jobs_are_reclaimed_by_the_other_and_every_accepted_job_completes(int prefetch)
     {
         RedisServer.SkipIfUnavailable();
         // A 200 ms fetch must never time out here, even on a machine busy with the rest of the suite (a 2 s timeout
-        // did, once in CI); the visibility timeout stays short so the reclaim comes within seconds.
-        (string, string)[] settings = [("WorkerPool__Workers", "4"), ("WorkerPool__JobTimeout", "00:00:05"), ("WorkerPool__VisibilityTimeout", "00:00:07")];
+        // did, once in CI); the visibility timeout stays short so the reclaim comes within seconds (with entries taken
+        // ahead, beyond twice the job timeout). Killed with entries ahead and outcomes not yet written, too.
+        (string, string)[] settings =
+        [
+            ("WorkerPool__Workers", "4"), ("WorkerPool__Prefetch", $"{prefetch}"),
+            ("WorkerPool__JobTimeout", "00:00:05"), ("WorkerPool__VisibilityTimeout", prefetch == 0 ? "00:00:07" : "00:00:12"),
+        ];
         var victim = await StartWorkerAsync(settings);
         await using var _ = victim;
         await using var survivor = await StartWorkerAsync(settings);
@@ -120,11 +131,14 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
         Assert.True(next.Logged($"Job {id} given up"), "the give-up is logged once");
     }
 
-    [SkippableFact]
-    public async Task A_stopped_worker_finishes_its_job_leaves_the_queued_ones_queued_and_another_worker_runs_them()
+    [SkippableTheory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task A_stopped_worker_finishes_its_job_leaves_the_queued_ones_queued_and_another_worker_runs_them(int prefetch)
     {
         RedisServer.SkipIfUnavailable();
-        var stopping = await StartWorkerAsync(("WorkerPool__Workers", "1"));
+        // With entries taken ahead: those go back to the queue, and the running job's outcome is written before the exit.
+        var stopping = await StartWorkerAsync(("WorkerPool__Workers", "1"), ("WorkerPool__Prefetch", $"{prefetch}"));
         await using var _ = stopping;
         using var submit = stopping.Client();
         var ids = await submit.SubmitAsync([.. Enumerable.Range(0, 20).Select(i => _target.Url($"/slow/100?n={i}"))]);
@@ -307,8 +321,10 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(1, WorkerClient.Sample(await client.MetricsAsync(), "jobs_dead_lettered_total"));
     }
 
-    [SkippableFact]
-    public async Task A_job_submitted_through_the_api_is_one_trace_through_redis_into_process_job_with_redis_spans_under_it()
+    [SkippableTheory]
+    [InlineData(0)]
+    [InlineData(4)]
+    public async Task A_job_submitted_through_the_api_is_one_trace_through_redis_into_process_job_with_redis_spans_under_it(int prefetch)
     {
         RedisServer.SkipIfUnavailable();
         await using var otlp = await OtlpReceiver.StartAsync();
@@ -317,7 +333,8 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
             ("Telemetry__Traces__OtlpEndpoint", otlp.TracesEndpoint.ToString()),
             ("Telemetry__Export__ScheduledDelay", "00:00:00.100"),
         ];
-        await using var worker = await StartWorkerAsync(exporting);
+        // With entries taken ahead the outcome is written behind: its Redis span still sits under the job's process_job.
+        await using var worker = await StartWorkerAsync([.. exporting, ("WorkerPool__Prefetch", $"{prefetch}")]);
         await using var api = await StartApiAsync(worker, exporting);
         using var client = api.Client();
 

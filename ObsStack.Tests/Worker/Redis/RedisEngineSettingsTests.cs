@@ -24,6 +24,23 @@ public sealed class RedisEngineSettingsTests
     }
 
     [Fact]
+    public async Task With_entries_taken_ahead_a_visibility_timeout_not_above_twice_the_job_timeout_stops_the_worker_at_start()
+    {
+        var worker = new WorkerApp(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = "127.0.0.1:1",
+            ["WorkerPool:JobTimeout"] = "00:00:10",
+            ["WorkerPool:VisibilityTimeout"] = "00:00:20",
+            ["WorkerPool:Prefetch"] = "4",
+        });
+        await using var _ = worker;
+
+        var error = Assert.ThrowsAny<Exception>(() => worker.Start());
+
+        Assert.Contains("WorkerPool:VisibilityTimeout must exceed twice JobTimeout", error.ToString());
+    }
+
+    [Fact]
     public async Task Without_redis_the_in_process_engine_runs_and_redis_only_settings_do_not_apply()
     {
         await using var worker = new WorkerApp(new Dictionary<string, string?>

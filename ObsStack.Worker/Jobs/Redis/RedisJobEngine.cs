@@ -193,24 +193,57 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
     }
 
     /// <summary>
+    /// Set by the pool when it takes entries ahead (<see cref="WorkerPoolOptions.Prefetch"/>): outcomes of jobs taken
+    /// from the queue go to it with the job's span, to be written behind in batches; the job's slot stays held until then.
+    /// </summary>
+    public Action<Job, string, Activity?>? WriteBehind { get; set; }
+
+    /// <summary>
     /// Writes the outcome and acknowledges the entry in one step, retrying while Redis is unreachable until
     /// <see cref="GiveUp"/>: the outcome of a job that ran is not dropped because Redis restarted meanwhile. When the job
     /// asks for it (<see cref="Job.TakeNext"/>), the same step takes the worker's next entry into <see cref="Job.Next"/>.
+    /// With <see cref="WriteBehind"/> set, a worker's job is handed to it instead and this returns at once.
     /// </summary>
     public async ValueTask CompleteAsync(Job job, JobResult result)
     {
-        RedisKey[] keys = [JobKey(job.Id), Stream, Finished];
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        RedisValue[] args =
-        [
-            Group, job.EntryId ?? "", now, JsonSerializer.Serialize(result, JsonSerializerOptions.Web),
-            (long)_options.ResultRetention.TotalSeconds, _options.ResultCapacity,
-            // Nothing more is taken once intake closed for shutdown.
-            job.TakeNext && Volatile.Read(ref _closed) == 0 ? 1 : 0, Consumer, $"{_prefix}:job:",
-        ];
+        var json = JsonSerializer.Serialize(result, JsonSerializerOptions.Web);
+        if (WriteBehind is { } writeBehind && job.TakeNext)
+        {
+            job.WrittenBehind = true;
+            writeBehind(job, json, Activity.Current);
+            return;
+        }
+
+        job.Next = await CompleteAsync([(job, json)], job.TakeNext ? 1 : 0) is [var next] ? next : null;
+    }
+
+    /// <summary>
+    /// Records outcomes and takes up to <paramref name="take"/> next entries (none once intake closed for shutdown) in
+    /// one script call, retrying while Redis is unreachable until <see cref="GiveUp"/>.
+    /// </summary>
+    public async Task<List<TakenEntry>> CompleteAsync(IReadOnlyList<(Job Job, string Result)> outcomes, int take)
+    {
+        var keys = new RedisKey[2 + outcomes.Count];
+        keys[0] = Stream;
+        keys[1] = Finished;
+        var args = new RedisValue[7 + 2 * outcomes.Count];
+        args[0] = Group;
+        args[1] = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        args[2] = (long)_options.ResultRetention.TotalSeconds;
+        args[3] = _options.ResultCapacity;
+        args[4] = Volatile.Read(ref _closed) == 0 ? take : 0;
+        args[5] = Consumer;
+        args[6] = $"{_prefix}:job:";
+        for (var i = 0; i < outcomes.Count; i++)
+        {
+            keys[2 + i] = JobKey(outcomes[i].Job.Id);
+            args[7 + 2 * i] = outcomes[i].Job.EntryId ?? "";
+            args[8 + 2 * i] = outcomes[i].Result;
+        }
+
         RedisResult? taken = null;
         await RetryWhileUnavailableAsync(async () => taken = await _db.ScriptEvaluateAsync(RedisScripts.Complete, keys, args));
-        job.Next = taken is null ? null : ToTaken(taken) is [var next] ? next : null;
+        return ToTaken(taken!);
     }
 
     public bool HandsBackAborted => true;

@@ -96,26 +96,36 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: job-state hash, stream, finished index (sorted set by completion time). ARGV: group, entry id, completed
-    /// (Unix ms), result (JSON), retention (s), capacity, entries to take next (0 or 1), consumer, job-state key prefix.
-    /// Records the outcome, acknowledges and deletes the entry in the same step (an outcome without its acknowledgement
-    /// would run the job again), gives the state its TTL and indexes it. Then takes the worker's next job as
-    /// <see cref="Take"/> does: one round trip per job instead of two on a busy queue.
+    /// KEYS: stream, finished index (sorted set by completion time), then one job-state hash per outcome. ARGV: group,
+    /// completed (Unix ms), retention (s), capacity, entries to take next, consumer, job-state key prefix, then per
+    /// outcome its entry id and its result (JSON). Records each outcome, acknowledges and deletes its entry in the same
+    /// step (an outcome without its acknowledgement would run the job again), gives the state its TTL and indexes it.
+    /// Then takes up to that many next entries as <see cref="Take"/> does: one round trip per job instead of two on a
+    /// busy queue, and one per batch when outcomes are written behind (<see cref="WorkerPoolOptions.Prefetch"/>).
     /// The index is trimmed in steps of a hundredth of the capacity (one for a capacity under 200), not per job: entries
     /// past the retention (their states already expired with their TTL), then the oldest states beyond the capacity,
     /// deleted with their entries. So at most capacity + a hundredth finished states exist, and a busy queue pays the
     /// trim's five commands once per step instead of once per job.
     /// </summary>
     public const string Complete = TakeFunction + """
-        local state, stream, finished = KEYS[1], KEYS[2], KEYS[3]
-        local completed, retention, capacity = tonumber(ARGV[3]), tonumber(ARGV[5]), tonumber(ARGV[6])
-        redis.call('HSET', state, 'state', 'Completed', 'completed', ARGV[3], 'result', ARGV[4])
-        redis.call('EXPIRE', state, retention)
-        if ARGV[2] ~= '' then
-          redis.call('XACK', stream, ARGV[1], ARGV[2])
-          redis.call('XDEL', stream, ARGV[2])
+        local stream, finished, group = KEYS[1], KEYS[2], ARGV[1]
+        local completed, retention, capacity = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        local entries, scored = {}, {}
+        for i = 3, #KEYS do
+          local a = 8 + (i - 3) * 2
+          redis.call('HSET', KEYS[i], 'state', 'Completed', 'completed', ARGV[2], 'result', ARGV[a + 1])
+          redis.call('EXPIRE', KEYS[i], retention)
+          if ARGV[a] ~= '' then
+            entries[#entries + 1] = ARGV[a]
+          end
+          scored[#scored + 1] = completed
+          scored[#scored + 1] = KEYS[i]
         end
-        redis.call('ZADD', finished, completed, state)
+        if #entries > 0 then
+          redis.call('XACK', stream, group, unpack(entries))
+          redis.call('XDEL', stream, unpack(entries))
+        end
+        redis.call('ZADD', finished, unpack(scored))
         if redis.call('ZCARD', finished) - capacity >= math.max(1, math.floor(capacity / 100)) then
           redis.call('ZREMRANGEBYSCORE', finished, '-inf', completed - retention * 1000)
           local excess = redis.call('ZCARD', finished) - capacity
@@ -125,8 +135,8 @@ internal static class RedisScripts
             redis.call('ZREMRANGEBYRANK', finished, 0, #oldest - 1)
           end
         end
-        if tonumber(ARGV[7]) > 0 then
-          return take(stream, ARGV[1], ARGV[8], ARGV[7], ARGV[3], ARGV[9])
+        if tonumber(ARGV[5]) > 0 then
+          return take(stream, group, ARGV[6], ARGV[5], ARGV[2], ARGV[7])
         end
         return {}
         """;

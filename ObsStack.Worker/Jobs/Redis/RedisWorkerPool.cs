@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
@@ -5,7 +6,9 @@ namespace ObsStack.Worker.Jobs.Redis;
 
 /// <summary>
 /// This process' workers on the shared Redis queue: <see cref="WorkerPoolOptions.Workers"/> workers fed by one taker
-/// that reads as many entries as workers are free (one round trip for the batch), a reclaimer that takes over entries
+/// that reads as many entries as workers are free (one round trip for the batch) — plus
+/// <see cref="WorkerPoolOptions.Prefetch"/> ahead of them, whose outcomes a writer then records behind the workers, a
+/// batch per call — a reclaimer that takes over entries
 /// another process has held past <see cref="WorkerPoolOptions.VisibilityTimeout"/> (it died), and a reader of the
 /// queue's depth and lag for the gauges. Delivery is at least once: a job runs again only when its run ended without
 /// an outcome, at most <see cref="WorkerPoolOptions.MaxAttempts"/> times.
@@ -26,19 +29,34 @@ public sealed partial class RedisWorkerPool(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StatsInterval = TimeSpan.FromSeconds(1);
 
+    // Outcomes per script call at most when written behind: bounds the call's size and Redis' time in one script.
+    private const int MaxOutcomesPerBatch = 64;
+
     private readonly WorkerPoolOptions _options = options.Value;
 
-    // Entries taken and waiting for one of this process' workers: never more than the free workers at the time of the
-    // take (a slot is held from the take to the job's end), so nothing taken waits behind a running job.
+    // Entries taken and waiting for one of this process' workers. A slot is held from the take to the job's outcome
+    // being written: never more entries than Workers + Prefetch, so without Prefetch nothing taken waits behind a
+    // running job.
     private readonly Channel<Job> _taken = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleWriter = false });
+
+    // Outcomes written behind (Prefetch on): never more than the slots, each holds one.
+    private readonly Channel<(Job Job, string Result, Activity? Span)> _outcomes =
+        Channel.CreateUnbounded<(Job, string, Activity?)>(new UnboundedChannelOptions { SingleReader = true });
+
     private SemaphoreSlim? _free;
     private volatile bool _stopping;
     private int _handedBack;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _free = new SemaphoreSlim(_options.Workers, _options.Workers);
+        _free = new SemaphoreSlim(Slots, Slots);
         LogStarted(_options.Workers, _options.QueueCapacity, engine.Consumer);
+        if (_options.Prefetch > 0)
+        {
+            engine.WriteBehind = (job, result, span) => _outcomes.Writer.TryWrite((job, result, span));
+        }
+
+        var writer = WriteOutcomesAsync();
         var workers = Enumerable.Range(1, _options.Workers).Select(RunWorkerAsync).ToList();
         try
         {
@@ -55,7 +73,57 @@ public sealed partial class RedisWorkerPool(
             _taken.Writer.TryComplete();
         }
 
+        // The workers are done: the outcomes still waiting are written before the drain goes on.
         await Task.WhenAll(workers);
+        _outcomes.Writer.TryComplete();
+        await writer;
+    }
+
+    private int Slots => _options.Workers + _options.Prefetch;
+
+    /// <summary>
+    /// Prefetch on: writes the outcomes handed over while the previous call was on its way, all in one call that also
+    /// takes as many next entries — so batches grow with the load. One call at a time; the first job's span is the
+    /// parent of the call's Redis span.
+    /// </summary>
+    private async Task WriteOutcomesAsync()
+    {
+        await Task.Yield();
+        var batch = new List<(Job Job, string Result)>(MaxOutcomesPerBatch);
+        while (await _outcomes.Reader.WaitToReadAsync())
+        {
+            Activity? parent = null;
+            while (batch.Count < MaxOutcomesPerBatch && _outcomes.Reader.TryRead(out var outcome))
+            {
+                parent ??= outcome.Span;
+                batch.Add((outcome.Job, outcome.Result));
+            }
+
+            var taken = 0;
+            var outer = Activity.Current;
+            Activity.Current = parent;
+            try
+            {
+                var entries = await engine.CompleteAsync(batch, _stopping ? 0 : batch.Count);
+                Activity.Current = outer;
+                taken = await AcceptAsync(entries, reclaimed: false);
+            }
+            catch (Exception ex)
+            {
+                // Given up at shutdown while Redis was unreachable (or a bug, said per job, the writer going on): the
+                // entries stay taken and run again elsewhere after the visibility timeout, as a single outcome's would.
+                foreach (var (job, _) in batch)
+                {
+                    LogNotRecorded(job.Id, ex.Message);
+                }
+            }
+            finally
+            {
+                Activity.Current = outer;
+                Release(batch.Count - taken);
+                batch.Clear();
+            }
+        }
     }
 
     /// <summary>Takes new entries whenever workers are free, polling faster while there is work and slower while there is none.</summary>
@@ -190,7 +258,7 @@ public sealed partial class RedisWorkerPool(
     {
         await _free!.WaitAsync(stoppingToken);
         var count = 1;
-        while (count < _options.Workers && _free.Wait(0))
+        while (count < Slots && _free.Wait(0))
         {
             count++;
         }
@@ -283,6 +351,8 @@ public sealed partial class RedisWorkerPool(
 
                 job.TakeNext = true;
                 await runner.RunAsync(job, workerId, deadline);
+                // Written behind: the writer releases the slot (or passes it on) once the outcome is written.
+                slotPassed = job.WrittenBehind;
                 if (job.Next is { } next)
                 {
                     slotPassed = await AcceptAsync([next], reclaimed: false) == 1;
