@@ -146,22 +146,21 @@ internal static class Suites
                 ? dll
                 : throw new ArgumentException($"--baseline: no ObsStack.Worker.dll in '{baseline}'; build one there with `dotnet build -c Release ObsStack.Worker -o {baseline}`.")
             : null,
-        RedisProcesses: options.TryGetValue("redis", out var processes)
-            ? [.. processes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 8
-                    ? n
-                    : throw new ArgumentException($"--redis takes worker-process counts from 1 to 8, comma-separated (1,2); got '{p}'."))]
-            : null,
+        RedisProcesses: Integers(options, "redis", 1, 8, "worker-process counts", "1,2"),
         RedisFsync: options.TryGetValue("fsync", out var fsync)
             ? [.. fsync.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(f => f is "everysec" or "always" or "no" ? f : throw new ArgumentException($"--fsync takes everysec, always or no, comma-separated; got '{f}'."))]
             : null,
-        RedisPrefetch: options.TryGetValue("prefetch", out var prefetch)
-            ? [.. prefetch.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 1000
+        RedisPrefetch: Integers(options, "prefetch", 0, 1000, "WorkerPool:Prefetch values", "0,4"));
+
+    /// <summary>A comma-separated list of integers within bounds, e.g. <c>--redis 1,2</c>; null when the option is absent.</summary>
+    private static List<int>? Integers(Dictionary<string, string> options, string key, int min, int max, string what, string example) =>
+        options.TryGetValue(key, out var list)
+            ? [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(p => int.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
                     ? n
-                    : throw new ArgumentException($"--prefetch takes WorkerPool:Prefetch values from 0 to 1000, comma-separated (0,4); got '{p}'."))]
-            : null);
+                    : throw new ArgumentException($"--{key} takes {what} from {min} to {max}, comma-separated ({example}); got '{p}'."))]
+            : null;
 
     private static PairedSuite.Options PairedOptions(Dictionary<string, string> options)
     {

@@ -7,37 +7,25 @@ namespace ObsStack.Tests.Worker.Redis;
 /// <summary>The engine is chosen by ConnectionStrings:redis alone, and the Redis-only rules apply only with it.</summary>
 public sealed class RedisEngineSettingsTests
 {
-    [Fact]
-    public async Task With_redis_a_visibility_timeout_not_above_the_job_timeout_stops_the_worker_at_start_naming_the_key()
+    [Theory]
+    [InlineData("00:00:30", "00:00:30", "0", "WorkerPool:VisibilityTimeout must exceed JobTimeout")]
+    // With entries taken ahead, an entry may wait for a running job before its own run.
+    [InlineData("00:00:10", "00:00:20", "4", "WorkerPool:VisibilityTimeout must exceed twice JobTimeout")]
+    public async Task With_redis_a_visibility_timeout_too_short_for_a_live_worker_s_jobs_stops_the_worker_at_start_naming_the_key(
+        string jobTimeout, string visibilityTimeout, string prefetch, string message)
     {
         var worker = new WorkerApp(new Dictionary<string, string?>
         {
             ["ConnectionStrings:redis"] = "127.0.0.1:1",
-            ["WorkerPool:JobTimeout"] = "00:00:30",
-            ["WorkerPool:VisibilityTimeout"] = "00:00:30",
+            ["WorkerPool:JobTimeout"] = jobTimeout,
+            ["WorkerPool:VisibilityTimeout"] = visibilityTimeout,
+            ["WorkerPool:Prefetch"] = prefetch,
         });
         await using var _ = worker;
 
         var error = Assert.ThrowsAny<Exception>(() => worker.Start());
 
-        Assert.Contains("WorkerPool:VisibilityTimeout must exceed JobTimeout", error.ToString());
-    }
-
-    [Fact]
-    public async Task With_entries_taken_ahead_a_visibility_timeout_not_above_twice_the_job_timeout_stops_the_worker_at_start()
-    {
-        var worker = new WorkerApp(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:redis"] = "127.0.0.1:1",
-            ["WorkerPool:JobTimeout"] = "00:00:10",
-            ["WorkerPool:VisibilityTimeout"] = "00:00:20",
-            ["WorkerPool:Prefetch"] = "4",
-        });
-        await using var _ = worker;
-
-        var error = Assert.ThrowsAny<Exception>(() => worker.Start());
-
-        Assert.Contains("WorkerPool:VisibilityTimeout must exceed twice JobTimeout", error.ToString());
+        Assert.Contains(message, error.ToString());
     }
 
     [Fact]
