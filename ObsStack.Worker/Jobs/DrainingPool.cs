@@ -9,6 +9,10 @@ namespace ObsStack.Worker.Jobs;
 public abstract class DrainingPool : BackgroundService, IHostedLifecycleService
 {
     private readonly Lock _stopLock = new();
+
+    // Never disposed: it has no timer and no linked parents, so disposing frees nothing, and the host may dispose this
+    // service while a second, concurrent StopAsync (Run's own, next to the caller's) still cancels it: that raced into
+    // ObjectDisposedException (WorkerPoolTests.Shutdown_finishes_in_flight_jobs_cancels_the_rest_and_records_every_outcome).
     private readonly CancellationTokenSource _abortInFlight = new();
     private Task? _drain;
 

@@ -14,9 +14,6 @@ public sealed partial class WorkerPool(
     IOptions<WorkerPoolOptions> options,
     ILogger<WorkerPool> logger) : DrainingPool
 {
-    // Never disposed: it has no timer and no linked parents, so disposing frees nothing, and the host may dispose this
-    // service while a second, concurrent StopAsync (Run's own, next to the caller's) still cancels it: that raced into
-    // ObjectDisposedException (WorkerPoolTests.Shutdown_finishes_in_flight_jobs_cancels_the_rest_and_records_every_outcome).
     private int _notStarted;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)

@@ -159,6 +159,29 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task With_prefetch_a_worker_holds_entries_ahead_of_its_busy_workers_and_they_leave_the_waiting_count()
+    {
+        RedisServer.SkipIfUnavailable();
+        await using var worker = await StartWorkerAsync(("WorkerPool__Workers", "1"), ("WorkerPool__Prefetch", "2"));
+        using var client = worker.Client();
+
+        var ids = await client.SubmitAsync([_target.Url("/hold"), .. Enumerable.Range(0, 5).Select(i => _target.Url($"/ok?n={i}"))]);
+        await Poll.UntilAsync(() => _target.InFlight == 1, "the held job running", RunTimeout);
+
+        // One running and two ahead, taken by this process; the other three still waiting for any worker.
+        await Poll.UntilAsync(async () => (await redis.Db.StreamPendingAsync($"{_prefix}:queue", "workers")).PendingMessageCount == 3,
+            "three entries taken (one running, two ahead)", RunTimeout);
+        await Poll.UntilAsync(async () => WorkerClient.Sample(await client.MetricsAsync(), "jobs_queue_depth") == 3,
+            "jobs_queue_depth 3", RunTimeout);
+        Assert.Equal(1, _target.InFlight);
+
+        _target.Release();
+        var jobs = await client.WaitCompletedAsync(ids, RunTimeout);
+        Assert.All(jobs, job => Assert.Equal("success", job.Status()));
+        Assert.All(jobs, job => Assert.Equal(1, job.GetProperty("attempt").GetInt32()));
+    }
+
+    [SkippableFact]
     public async Task While_redis_is_down_intake_is_503_with_retry_after_readiness_fails_and_after_its_restart_every_accepted_job_completes()
     {
         RedisServer.SkipIfUnavailable();

@@ -56,7 +56,7 @@ public sealed partial class RedisWorkerPool(
             engine.WriteBehind = (job, result, span) => _outcomes.Writer.TryWrite((job, result, span));
         }
 
-        var writer = WriteOutcomesAsync();
+        var writer = _options.Prefetch > 0 ? WriteOutcomesAsync() : Task.CompletedTask;
         var workers = Enumerable.Range(1, _options.Workers).Select(RunWorkerAsync).ToList();
         try
         {
@@ -189,12 +189,7 @@ public sealed partial class RedisWorkerPool(
                     continue;
                 }
 
-                var count = 1;
-                while (count < _options.Workers && _free.Wait(0))
-                {
-                    count++;
-                }
-
+                var count = ReserveMore();
                 var taken = 0;
                 try
                 {
@@ -253,12 +248,18 @@ public sealed partial class RedisWorkerPool(
         }
     }
 
-    /// <summary>Waits for one free worker, then reserves every other free one too: the count to take in one read.</summary>
+    /// <summary>Waits for one free slot, then reserves every other free one too: the count to take in one read.</summary>
     private async Task<int> ReserveAsync(CancellationToken stoppingToken)
     {
         await _free!.WaitAsync(stoppingToken);
+        return ReserveMore();
+    }
+
+    /// <summary>With one slot already held, reserves every other free one: the count held.</summary>
+    private int ReserveMore()
+    {
         var count = 1;
-        while (count < Slots && _free.Wait(0))
+        while (count < Slots && _free!.Wait(0))
         {
             count++;
         }
