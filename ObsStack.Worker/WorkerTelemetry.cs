@@ -17,6 +17,12 @@ public sealed class WorkerTelemetry : IDisposable
     public const string MeterName = "ObsStack.Worker";
     public const string ProcessJobSpan = "process_job";
 
+    /// <summary>
+    /// Redis with Prefetch: one write of outcomes recorded behind their jobs, under the first job's span and linked to
+    /// the others'. The jobs' spans have ended by then, and a Redis span under an ended span can be lost.
+    /// </summary>
+    public const string RecordOutcomesSpan = "record_outcomes";
+
     // Seconds buckets spanning a fast loopback fetch (5 ms) to the default job timeout (10 s).
     private static readonly double[] DurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -356,7 +356,8 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
             ("Telemetry__Traces__OtlpEndpoint", otlp.TracesEndpoint.ToString()),
             ("Telemetry__Export__ScheduledDelay", "00:00:00.100"),
         ];
-        // With entries taken ahead the outcome is written behind: its Redis span still sits under the job's process_job.
+        // With entries taken ahead the outcome is written behind, after process_job ended: its Redis span sits under a
+        // record_outcomes span under process_job.
         await using var worker = await StartWorkerAsync([.. exporting, ("WorkerPool__Prefetch", $"{prefetch}")]);
         await using var api = await StartApiAsync(worker, exporting);
         using var client = api.Client();
@@ -374,8 +375,10 @@ public sealed class DistributedPoolTests(RedisServer redis) : IAsyncLifetime
                 && intake is not null && run is not null && run.ParentSpanId == intake.SpanId
                 && run.Attribute("attempt") == "1" && run.Attribute("job.id") == id.ToString()
                 && spans.Any(s => s.Scope.Contains("Redis", StringComparison.Ordinal) && s.ParentSpanId == intake.SpanId)
-                && spans.Any(s => s.Scope.Contains("Redis", StringComparison.Ordinal) && s.ParentSpanId == run.SpanId);
-        }, $"trace {traceId}: api POST /jobs → worker POST /jobs (Redis span) → process_job (Redis span)", RunTimeout);
+                && spans.Any(s => s.Scope.Contains("Redis", StringComparison.Ordinal) && s.ParentSpanId == (prefetch == 0
+                    ? run.SpanId
+                    : spans.FirstOrDefault(r => r.Name == "record_outcomes" && r.ParentSpanId == run.SpanId)?.SpanId));
+        }, $"trace {traceId}: api POST /jobs → worker POST /jobs (Redis span) → process_job ({(prefetch == 0 ? "" : "record_outcomes → ")}Redis span)", RunTimeout);
     }
 
     private Task<ServiceProcess> StartWorkerAsync(params (string Key, string Value)[] settings) => StartWorkerAsync(redis, settings);

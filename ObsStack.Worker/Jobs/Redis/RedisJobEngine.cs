@@ -196,7 +196,7 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
     /// Set by the pool when it takes entries ahead (<see cref="WorkerPoolOptions.Prefetch"/>): outcomes of jobs taken
     /// from the queue go to it with the job's span, to be written behind in batches; the job's slot stays held until then.
     /// </summary>
-    public Action<Job, string, Activity?>? WriteBehind { get; set; }
+    public Action<Job, string, ActivityContext>? WriteBehind { get; set; }
 
     /// <summary>
     /// Writes the outcome and acknowledges the entry in one step, retrying while Redis is unreachable until
@@ -210,7 +210,7 @@ public sealed partial class RedisJobEngine : IJobEngine, IJobStateSink
         if (WriteBehind is { } writeBehind && job.TakeNext)
         {
             job.WrittenBehind = true;
-            writeBehind(job, json, Activity.Current);
+            writeBehind(job, json, Activity.Current?.Context ?? default);
             return;
         }
 

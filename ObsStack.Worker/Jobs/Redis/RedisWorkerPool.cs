@@ -40,8 +40,8 @@ public sealed partial class RedisWorkerPool(
     private readonly Channel<Job> _taken = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleWriter = false });
 
     // Outcomes written behind (Prefetch on): never more than the slots, each holds one.
-    private readonly Channel<(Job Job, string Result, Activity? Span)> _outcomes =
-        Channel.CreateUnbounded<(Job, string, Activity?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<(Job Job, string Result, ActivityContext Span)> _outcomes =
+        Channel.CreateUnbounded<(Job, string, ActivityContext)>(new UnboundedChannelOptions { SingleReader = true });
 
     private SemaphoreSlim? _free;
     private volatile bool _stopping;
@@ -83,8 +83,8 @@ public sealed partial class RedisWorkerPool(
 
     /// <summary>
     /// Prefetch on: writes the outcomes handed over while the previous call was on its way, all in one call that also
-    /// takes as many next entries — so batches grow with the load. One call at a time; the first job's span is the
-    /// parent of the call's Redis span.
+    /// takes as many next entries — so batches grow with the load. One call at a time, in a
+    /// <see cref="WorkerTelemetry.RecordOutcomesSpan"/> span under the first job's and linked to the others'.
     /// </summary>
     private async Task WriteOutcomesAsync()
     {
@@ -92,20 +92,27 @@ public sealed partial class RedisWorkerPool(
         var batch = new List<(Job Job, string Result)>(MaxOutcomesPerBatch);
         while (await _outcomes.Reader.WaitToReadAsync())
         {
-            Activity? parent = null;
+            var spans = new List<ActivityContext>();
             while (batch.Count < MaxOutcomesPerBatch && _outcomes.Reader.TryRead(out var outcome))
             {
-                parent ??= outcome.Span;
                 batch.Add((outcome.Job, outcome.Result));
+                if (outcome.Span != default)
+                {
+                    spans.Add(outcome.Span);
+                }
             }
 
             var taken = 0;
-            var outer = Activity.Current;
-            Activity.Current = parent;
             try
             {
-                var entries = await engine.CompleteAsync(batch, _stopping ? 0 : batch.Count);
-                Activity.Current = outer;
+                List<TakenEntry> entries;
+                // None when no job of the batch has a span (telemetry off, or not sampled): no trace of its own either.
+                using (spans.Count == 0 ? null : telemetry.Source.StartActivity(WorkerTelemetry.RecordOutcomesSpan, ActivityKind.Internal,
+                    spans[0], links: spans.Skip(1).Select(span => new ActivityLink(span))))
+                {
+                    entries = await engine.CompleteAsync(batch, _stopping ? 0 : batch.Count);
+                }
+
                 taken = await AcceptAsync(entries, reclaimed: false);
             }
             catch (Exception ex)
@@ -119,7 +126,6 @@ public sealed partial class RedisWorkerPool(
             }
             finally
             {
-                Activity.Current = outer;
                 Release(batch.Count - taken);
                 batch.Clear();
             }
